@@ -1,0 +1,70 @@
+// Builds the producer's HTTP server: every route area registered on one Fastify instance with one error handler.
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { ProducerContext } from '../context.ts';
+import { accountRoutes } from './accounts.ts';
+import { Authenticator } from './auth.ts';
+import { installErrorHandler } from './errors.ts';
+
+/** Per-request log lines would drown the delivery logs; failures are still logged by the error handler. */
+class QuietRequests extends LogController {
+  constructor() {
+    super({ disableRequestLogging: true });
+  }
+}
+
+export interface ApiDeps {
+  context: ProducerContext;
+  auth: Authenticator;
+}
+
+/** The app as route areas see it: request bodies, params and queries typed from their TypeBox schemas. */
+export type LearnhookApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** A route area: registers its routes on the app. */
+export type RouteArea = (app: LearnhookApp, deps: ApiDeps) => Promise<void> | void;
+
+/** Every route area of the producer, in registration order; a capability adds its own here. */
+const routeAreas: RouteArea[] = [accountRoutes];
+
+export async function buildApp(context: ProducerContext): Promise<LearnhookApp> {
+  const app = Fastify({
+    loggerInstance: context.logger.child({ part: 'http' }),
+    logController: new QuietRequests(),
+    bodyLimit: context.settings.bodyLimit,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as LearnhookApp;
+  installErrorHandler(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'learnhook', version: '0.1.0', description: 'The learning platform, its webhooks and its public read API.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  const deps: ApiDeps = { context, auth: new Authenticator(context) };
+  app.get('/healthz', { schema: { hide: true } }, async () => {
+    await context.database.db.selectFrom('accounts').select('id').limit(1).execute();
+    return { status: 'ok' };
+  });
+  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
+  for (const area of routeAreas) {
+    await app.register(async (scope) => area(scope as LearnhookApp, deps));
+  }
+  return app;
+}

@@ -1,0 +1,93 @@
+// The catalog holds the guide's 27 events, and its samples and schemas agree with each other.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { exportCatalog } from './export-catalog.ts';
+import { enrollmentEventName, eventDefinitions, eventNames, isEventName, parseSequenceRange, sampleEvent, validateEvent } from './index.ts';
+
+describe('event catalog', () => {
+  test('has the 27 events of the guide: 15 real-time and 12 batch', () => {
+    assert.equal(eventNames.length, 27);
+    assert.equal(new Set(eventNames).size, 27);
+    const realtime = eventDefinitions.filter((definition) => definition.class === 'realtime').map((definition) => definition.name);
+    assert.deepEqual(
+      [...realtime].sort(),
+      [
+        'CI_STATS',
+        'COURSE_ENROLLMENT',
+        'COURSE_COMPLETED',
+        'LEARNING_PATH_ENROLLMENT',
+        'LEARNING_PATH_COMPLETED',
+        'CERTIFICATION_ENROLLMENT',
+        'CERTIFICATION_COMPLETED',
+        'COURSE_UNENROLLMENT',
+        'LEARNING_PATH_UNENROLLMENT',
+        'CERTIFICATION_UNENROLLMENT',
+        'LEARNING_OBJECT_DRAFT',
+        'LEARNING_OBJECT_DELETION',
+        'LEARNING_OBJECT_MODIFICATION',
+        'LEARNING_OBJECT_INSTANCE_MODIFICATION',
+        'LEARNING_OBJECT_INSTANCE_DELETION',
+      ].sort(),
+    );
+    assert.ok(
+      eventDefinitions
+        .filter((definition) => definition.class === 'batch')
+        .every((d) => d.name.endsWith('_BATCH') || d.name === 'LEARNER_PROGRESS'),
+    );
+  });
+
+  test('every sample validates against its own schema', () => {
+    for (const name of eventNames) assert.deepEqual(validateEvent(sampleEvent(name)), [], name);
+  });
+
+  test('validation names the field and the problem', () => {
+    const wrong = { ...sampleEvent('COURSE_ENROLLMENT'), data: { ...sampleEvent('COURSE_ENROLLMENT').data, userId: 'seven' } };
+    assert.match(validateEvent(wrong).join('\n'), /event\.data\.userId: Expected integer/);
+    assert.deepEqual(validateEvent({ ...sampleEvent('CI_STATS'), eventName: 'COURSE_STARTED' }), [
+      'event.eventName "COURSE_STARTED" is not an event of the catalog',
+    ]);
+    assert.match(validateEvent({ ...sampleEvent('CI_STATS'), surprise: 1 }).join('\n'), /surprise/);
+    assert.match(validateEvent({ ...sampleEvent('LEARNING_OBJECT_DRAFT'), timestamp: '1731037792000' }).join('\n'), /timestamp/);
+    const courseIdsOnCertification = sampleEvent('CERTIFICATION_ENROLLMENT_BATCH');
+    assert.match(
+      validateEvent({ ...courseIdsOnCertification, data: { ...courseIdsOnCertification.data, loType: 'course' } }).join('\n'),
+      /loType/,
+    );
+    assert.deepEqual(validateEvent('text'), ['event must be an object']);
+  });
+
+  test("a certification completion without hasPassed is valid (the guide's samples omit it)", () => {
+    const event = sampleEvent('CERTIFICATION_COMPLETED');
+    const { hasPassed: _omitted, ...data } = event.data;
+    assert.deepEqual(validateEvent({ ...event, data }), []);
+  });
+
+  test('enrollment event names follow the actor: real-time for the learner, _BATCH otherwise', () => {
+    assert.equal(enrollmentEventName('enrollment', 'course', 'realtime'), 'COURSE_ENROLLMENT');
+    assert.equal(enrollmentEventName('completion', 'learningProgram', 'batch'), 'LEARNING_PATH_COMPLETED_BATCH');
+    assert.equal(enrollmentEventName('unenrollment', 'certification', 'batch'), 'CERTIFICATION_UNENROLLMENT_BATCH');
+    assert.ok(isEventName('LEARNER_PROGRESS'));
+    assert.ok(!isEventName('learner_progress'));
+  });
+
+  test('the sequence header parses only well-formed ranges', () => {
+    assert.deepEqual(parseSequenceRange('41-45'), { first: 41, last: 45 });
+    assert.equal(parseSequenceRange('45-41'), undefined);
+    assert.equal(parseSequenceRange('0-3'), undefined);
+    assert.equal(parseSequenceRange(undefined), undefined);
+  });
+
+  test('export writes one JSON Schema per event, the envelope and an AsyncAPI 3 document', () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'learnhook-catalog-'));
+    const written = exportCatalog(folder, '0.0.0-test');
+    assert.equal(written.length, 29);
+    const asyncapi = JSON.parse(fs.readFileSync(path.join(folder, 'asyncapi.json'), 'utf8'));
+    assert.equal(asyncapi.asyncapi, '3.0.0');
+    assert.equal(Object.keys(asyncapi.components.messages).length, 27);
+    const schema = JSON.parse(fs.readFileSync(path.join(folder, 'events', 'CI_STATS.schema.json'), 'utf8'));
+    assert.deepEqual(schema.required, ['eventId', 'eventName', 'timestamp', 'eventInfo', 'data']);
+  });
+});

@@ -1,0 +1,5 @@
+// The event catalog: names, classes, schemas, samples and the delivery headers.
+export * from './delivery-headers.ts';
+export * from './events.ts';
+export * from './samples.ts';
+export * from './schemas.ts';

@@ -1,0 +1,154 @@
+// TypeBox schemas of each event's `data`, of an event and of the delivery envelope (SPEC §2.2), and their validation.
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
+import { type EventFamily, eventDefinition, eventDefinitions, type LoType, loTypes } from './events.ts';
+
+const loTypePattern = loTypes.join('|');
+
+export const LoId = Type.String({
+  pattern: `^(${loTypePattern}):\\d+$`,
+  description: 'Learning object id, `<loType>:<number>`.',
+  examples: ['course:12345678'],
+});
+export const LoInstanceId = Type.String({
+  pattern: `^(${loTypePattern}):\\d+_\\d+$`,
+  description: 'Instance id, `<loId>_<number>`.',
+  examples: ['course:12345678_14448475'],
+});
+export const UserId = Type.Integer({ minimum: 1, description: "The learner's integer id." });
+export const IsoTime = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$',
+  description: 'ISO-8601 time in UTC.',
+});
+export const EnrollmentSource = Type.String({
+  pattern: '^[A-Z_]+$',
+  description: 'How the enrollment came about: SELF_ENROLL, ADMIN_ENROLL, MANAGER_ENROLL, AUTO_ENROLL.',
+});
+
+function loTypeSchema(allowed: readonly LoType[]) {
+  return Type.Union(allowed.map((loType) => Type.Literal(loType)));
+}
+
+const strict = { additionalProperties: false } as const;
+
+/** The `data` schema for an event family; `loType` narrows enrollment families to their LO type. */
+function dataSchema(family: EventFamily, loType: LoType | undefined): TSchema {
+  const enrollmentLoType = loTypeSchema(loType ? [loType] : loTypes);
+  const enrollmentCore = {
+    userId: UserId,
+    loId: LoId,
+    loInstanceId: LoInstanceId,
+    loType: enrollmentLoType,
+    enrollmentSource: EnrollmentSource,
+  };
+  switch (family) {
+    case 'ciStats':
+      return Type.Object(
+        {
+          loInstanceId: LoInstanceId,
+          waitlistCount: Type.Integer({ minimum: 0 }),
+          enrollmentCount: Type.Integer({ minimum: 0 }),
+          seatLimit: Type.Integer({ minimum: 0 }),
+        },
+        strict,
+      );
+    case 'enrollment':
+      return Type.Object({ ...enrollmentCore, dateEnrolled: IsoTime }, strict);
+    case 'completion':
+      return Type.Object({ ...enrollmentCore, dateCompleted: IsoTime, hasPassed: Type.Optional(Type.Boolean()) }, strict);
+    case 'unenrollment':
+      return Type.Object(enrollmentCore, strict);
+    case 'progress':
+      return Type.Object(
+        {
+          loId: LoId,
+          loType: loTypeSchema(loTypes),
+          userId: UserId,
+          loInstanceId: LoInstanceId,
+          dateStarted: IsoTime,
+          progressPercent: Type.Integer({ minimum: 0, maximum: 100 }),
+        },
+        strict,
+      );
+    case 'learningObject':
+      return Type.Object({ loId: LoId, loType: loTypeSchema(loTypes) }, strict);
+    case 'loInstance':
+      return Type.Object({ loInstanceId: LoInstanceId, loId: LoId, loType: loTypeSchema(['course', 'learningProgram']) }, strict);
+  }
+}
+
+/** One event of the log, as delivered (without the account, which the envelope carries). */
+function eventSchema(name: string, data: TSchema): TSchema {
+  return Type.Object(
+    {
+      eventId: Type.String({ minLength: 1, maxLength: 200, description: 'Unique id of the event (a UUID when the platform makes it).' }),
+      eventName: Type.Literal(name),
+      timestamp: IsoTime,
+      eventInfo: Type.String({ maxLength: 500, description: 'Opaque trace string of the producer; never interpret it.' }),
+      data,
+    },
+    { ...strict, $id: name, title: name },
+  );
+}
+
+export const dataSchemas: Readonly<Record<string, TSchema>> = Object.fromEntries(
+  eventDefinitions.map((definition) => [definition.name, dataSchema(definition.family, definition.loType)]),
+);
+
+export const eventSchemas: Readonly<Record<string, TSchema>> = Object.fromEntries(
+  eventDefinitions.map((definition) => [definition.name, eventSchema(definition.name, dataSchemas[definition.name] as TSchema)]),
+);
+
+/** Any catalog event; `eventName` tells which. */
+export const CatalogEvent = Type.Object(
+  {
+    eventId: Type.String({ minLength: 1, maxLength: 200 }),
+    eventName: Type.Union(eventDefinitions.map((definition) => Type.Literal(definition.name))),
+    timestamp: IsoTime,
+    eventInfo: Type.String({ maxLength: 500 }),
+    data: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'CatalogEvent' },
+);
+export type CatalogEvent = Static<typeof CatalogEvent>;
+
+/** The request body of every delivery: one account, one or more of its events in sequence order. */
+export const Envelope = Type.Object(
+  {
+    accountId: Type.Integer({ minimum: 1 }),
+    events: Type.Array(CatalogEvent, { minItems: 1 }),
+  },
+  { $id: 'Envelope', title: 'Webhook delivery envelope' },
+);
+export type Envelope = Static<typeof Envelope>;
+
+const compiled = new Map<string, TypeCheck<TSchema>>();
+function checkerFor(name: string): TypeCheck<TSchema> | undefined {
+  let checker = compiled.get(name);
+  if (!checker) {
+    const schema = eventSchemas[name];
+    if (!schema) return undefined;
+    checker = TypeCompiler.Compile(schema);
+    compiled.set(name, checker);
+  }
+  return checker;
+}
+
+/**
+ * Checks one event against the catalog; returns the problems in plain words (empty when valid).
+ * `where` prefixes each problem, e.g. `events[2]`.
+ */
+export function validateEvent(event: unknown, where = 'event'): string[] {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return [`${where} must be an object`];
+  const name = (event as { eventName?: unknown }).eventName;
+  if (typeof name !== 'string') return [`${where}.eventName must be a string naming a catalog event`];
+  const checker = eventDefinition(name) ? checkerFor(name) : undefined;
+  if (!checker) return [`${where}.eventName "${name}" is not an event of the catalog`];
+  const problems: string[] = [];
+  for (const error of checker.Errors(event)) {
+    const at = `${where}${error.path.replaceAll('/', '.')}`;
+    problems.push(`${at}: ${error.message}`);
+    if (problems.length >= 10) break;
+  }
+  return problems;
+}

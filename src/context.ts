@@ -1,0 +1,41 @@
+// What the producer's parts share in one process: settings, the database, the clock, the logger and in-process signals.
+import { EventEmitter } from 'node:events';
+import pino, { type Logger } from 'pino';
+import type { Settings } from './config.ts';
+import type { Database } from './store/database.ts';
+import type { ProducerSchema } from './store/schema.ts';
+
+/** Signals between the parts of one process (across processes, PostgreSQL's LISTEN/NOTIFY carries them). */
+export interface ProducerSignals {
+  /** New events were committed to these accounts' logs: the dispatcher should look at their webhooks. */
+  'events-appended': [accountIds: readonly number[]];
+  /** A webhook was created, changed, re-enabled or asked to replay. */
+  'webhook-changed': [webhookId: string];
+}
+
+export interface ProducerContext {
+  settings: Settings;
+  database: Database<ProducerSchema>;
+  logger: Logger;
+  /** Current time in epoch milliseconds; tests pass a controllable clock. */
+  now(): number;
+  signals: EventEmitter<ProducerSignals>;
+}
+
+export function createLogger(level: string, name = 'learnhook'): Logger {
+  return pino({ name, level });
+}
+
+export function createProducerContext(
+  settings: Settings,
+  database: Database<ProducerSchema>,
+  options: { logger?: Logger; now?: () => number } = {},
+): ProducerContext {
+  return {
+    settings,
+    database,
+    logger: options.logger ?? createLogger(settings.logLevel),
+    now: options.now ?? Date.now,
+    signals: new EventEmitter<ProducerSignals>(),
+  };
+}

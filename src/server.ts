@@ -1,0 +1,76 @@
+// Starts the producer in this process: database, migrations, HTTP API and the background services.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { buildApp, type LearnhookApp } from './api/app.ts';
+import type { Settings } from './config.ts';
+import { createProducerContext, type ProducerContext } from './context.ts';
+import { openDatabase } from './store/database.ts';
+import { migrate } from './store/migrate.ts';
+import type { ProducerSchema } from './store/schema.ts';
+
+/** A background part of the producer (dispatcher, scheduled-event release, retention…). */
+export interface RunningService {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export type ProducerService = (context: ProducerContext) => Promise<RunningService> | RunningService;
+
+export interface StartOptions {
+  /** Serve HTTP (false for `learnhook worker`). */
+  http?: boolean;
+  /** Deliver webhooks (false for `learnhook serve --no-dispatch`). */
+  dispatch?: boolean;
+  /** Clock for tests. */
+  now?: () => number;
+}
+
+export interface RunningProducer {
+  context: ProducerContext;
+  app?: LearnhookApp;
+  /** Base URL of the HTTP API, when serving. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/** The database URL: the given one, or a SQLite file under the data folder. */
+export function databaseUrl(settings: Settings, file = 'learnhook.db'): string {
+  return settings.db || `sqlite:${path.join(settings.dataDir, file)}`;
+}
+
+/** Services that run beside the API in every producer process; `dispatch` ones only when delivering. */
+function servicesFor(_options: StartOptions): ProducerService[] {
+  return [];
+}
+
+export async function startProducer(settings: Settings, options: StartOptions = {}): Promise<RunningProducer> {
+  const effective = settings.adminToken ? settings : { ...settings, adminToken: `lh_admin_${randomBytes(24).toString('base64url')}` };
+  const database = await openDatabase<ProducerSchema>(databaseUrl(effective));
+  await migrate(database as Parameters<typeof migrate>[0], 'producer');
+  const context = createProducerContext(effective, database, options.now ? { now: options.now } : {});
+  const services: RunningService[] = [];
+  let app: LearnhookApp | undefined;
+  let url: string | undefined;
+  try {
+    for (const service of servicesFor(options)) services.push(await service(context));
+    if (options.http !== false) {
+      app = await buildApp(context);
+      const address = await app.listen({ port: effective.port, host: effective.host });
+      url = address.replace('[::1]', 'localhost');
+    }
+  } catch (error) {
+    for (const service of services.reverse()) await service.stop();
+    await database.close();
+    throw error;
+  }
+  return {
+    context,
+    app,
+    url,
+    async stop() {
+      await app?.close();
+      for (const service of services.reverse()) await service.stop();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Opens a database from a URL (sqlite:PATH or postgres://…) as one Kysely instance, whichever the dialect.
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { CompiledQuery, type DatabaseConnection, Kysely, PostgresDialect, SqliteDialect, SqliteDriver } from 'kysely';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database<Schema> {
+  readonly dialect: Dialect;
+  /** The URL it was opened with, without a password. */
+  readonly url: string;
+  readonly db: Kysely<Schema>;
+  /** Runs raw SQL that may hold several statements (migrations). */
+  executeScript(script: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DatabaseUrlError extends Error {
+  override name = 'DatabaseUrlError';
+}
+
+/** `sqlite:PATH`, `sqlite::memory:`, `postgres://…` or `postgresql://…`. */
+export function dialectOf(url: string): Dialect {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  throw new DatabaseUrlError(`unknown database "${url}": use sqlite:PATH or postgres://user@host:port/database`);
+}
+
+/** The URL with any password replaced, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+export async function openDatabase<Schema>(url: string, options: { poolSize?: number } = {}): Promise<Database<Schema>> {
+  return dialectOf(url) === 'sqlite' ? openSqlite<Schema>(url) : openPostgres<Schema>(url, options.poolSize ?? 10);
+}
+
+/** SQLite starts every transaction with BEGIN IMMEDIATE, so two processes on one file never deadlock on an upgrade. */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class LearnhookSqliteDialect extends SqliteDialect {
+  readonly #database: BetterSqlite3.Database;
+  constructor(database: BetterSqlite3.Database) {
+    super({ database });
+    this.#database = database;
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver({ database: withStatementCache(this.#database) });
+  }
+}
+
+/** Kysely prepares every query anew; caching the prepared statements by their SQL text saves most of that work. */
+function withStatementCache(database: BetterSqlite3.Database): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return new Proxy(database, {
+    get(target, property) {
+      if (property === 'prepare') {
+        return (sqlText: string) => {
+          let statement = cache.get(sqlText);
+          if (!statement) {
+            statement = target.prepare(sqlText);
+            if (cache.size > 2000) cache.clear();
+            cache.set(sqlText, statement);
+          }
+          return statement;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+function openSqlite<Schema>(url: string): Database<Schema> {
+  const file = url.slice('sqlite:'.length);
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const handle = new BetterSqlite3(file);
+  // WAL with synchronous=NORMAL survives a killed process (only a power cut can lose the last commits).
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('synchronous = NORMAL');
+  handle.pragma('busy_timeout = 10000');
+  handle.pragma('foreign_keys = ON');
+  const db = new Kysely<Schema>({ dialect: new LearnhookSqliteDialect(handle) });
+  return {
+    dialect: 'sqlite',
+    url,
+    db,
+    async executeScript(script) {
+      handle.exec(script);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+// int8 (bigint) columns hold epoch milliseconds and sequences, all far below 2^53: read them as numbers.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+  },
+} as pg.CustomTypesConfig;
+
+function openPostgres<Schema>(url: string, poolSize: number): Database<Schema> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  // An idle client that loses its server must not crash the process; the next query reports the error.
+  pool.on('error', () => {});
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    dialect: 'postgres',
+    url: redactUrl(url),
+    db,
+    async executeScript(script) {
+      const client = await pool.connect();
+      try {
+        await client.query(script);
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
