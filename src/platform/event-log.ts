@@ -23,6 +23,15 @@ export function newEvent(eventName: string, data: Record<string, unknown>, times
   return { eventId: randomUUID(), eventName, timestamp, eventInfo: `${timestamp}-${trace}`, data };
 }
 
+export interface AppendOptions {
+  /**
+   * Make each event's timestamp later than every earlier one of the account (by a millisecond where two
+   * actions share one), so a consumer ordering by timestamp sees the platform's order. Set for events the
+   * platform emits as they happen; not for raw published events or late LEARNER_PROGRESS, which keep theirs.
+   */
+  strictlyIncreasingTimestamps?: boolean;
+}
+
 export interface AppendResult {
   /** Sequences given to the appended events, in order. */
   seqs: number[];
@@ -40,6 +49,7 @@ export async function appendEvents(
   accountId: number,
   events: readonly NewEvent[],
   now: number,
+  options: AppendOptions = {},
 ): Promise<AppendResult> {
   if (events.length === 0) return { seqs: [], duplicates: [] };
   const existing = await trx
@@ -67,15 +77,24 @@ export async function appendEvents(
     .updateTable('accounts')
     .set((eb) => ({ last_seq: eb('last_seq', '+', fresh.length) }))
     .where('id', '=', accountId)
-    .returning('last_seq')
+    .returning(['last_seq', 'last_event_at'])
     .executeTakeFirstOrThrow();
   const first = head.last_seq - fresh.length + 1;
+  let lastTimestamp = head.last_event_at;
+  const timestamps = fresh.map((event) => {
+    if (!options.strictlyIncreasingTimestamps) return event.timestamp;
+    lastTimestamp = Math.max(event.timestamp, lastTimestamp + 1);
+    return lastTimestamp;
+  });
+  if (options.strictlyIncreasingTimestamps) {
+    await trx.updateTable('accounts').set({ last_event_at: lastTimestamp }).where('id', '=', accountId).execute();
+  }
   const rows = fresh.map((event, index) => ({
     account_id: accountId,
     seq: first + index,
     event_id: event.eventId,
     event_name: event.eventName,
-    timestamp: event.timestamp,
+    timestamp: timestamps[index] ?? event.timestamp,
     event_info: event.eventInfo,
     data: JSON.stringify(event.data),
     created_at: now,

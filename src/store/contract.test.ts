@@ -72,6 +72,22 @@ for (const dialect of dialects) {
       assert.deepEqual(again.seqs, [2]);
     });
 
+    test('platform events get strictly increasing timestamps per account; raw ones keep theirs', async () => {
+      const account = await createAccount(database, 'timestamps');
+      const at = Date.parse('2026-01-01T00:00:00.000Z');
+      const same = [0, 1, 2].map((index) => ({ ...progressEvent(index), timestamp: at }));
+      await database.db.transaction().execute((trx) => appendEvents(trx, account, same, at, { strictlyIncreasingTimestamps: true }));
+      const earlier = { ...progressEvent(3), timestamp: at - 5000 };
+      await database.db.transaction().execute((trx) => appendEvents(trx, account, [earlier], at, { strictlyIncreasingTimestamps: true }));
+      const raw = { ...progressEvent(4), timestamp: at - 60_000 };
+      await database.db.transaction().execute((trx) => appendEvents(trx, account, [raw], at));
+      const log = await readEvents(database.db, account, { afterSeq: 0, limit: 10 });
+      assert.deepEqual(
+        log.map((event) => Date.parse(event.timestamp) - at),
+        [0, 1, 2, 3, -60_000],
+      );
+    });
+
     test('readEvents filters by event name and pages after a sequence', async () => {
       const account = await createAccount(database, 'filter');
       const events = [

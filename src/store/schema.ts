@@ -11,6 +11,8 @@ export interface AccountsTable {
   token: string;
   /** Highest sequence in the account's log; bumped under the row lock to keep the log gap-free. */
   last_seq: Generated<number>;
+  /** Timestamp of the newest event the platform emitted, so an account's event timestamps strictly increase. */
+  last_event_at: Generated<number>;
   created_at: number;
   updated_at: number;
 }

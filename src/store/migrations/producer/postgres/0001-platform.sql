@@ -6,6 +6,8 @@ CREATE TABLE accounts (
   contact_email TEXT,
   token TEXT NOT NULL UNIQUE,
   last_seq BIGINT NOT NULL DEFAULT 0,
+  -- Timestamp of the newest event the platform emitted: its events' timestamps strictly increase per account.
+  last_event_at BIGINT NOT NULL DEFAULT 0,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
 );
