@@ -65,6 +65,8 @@ export interface Settings {
   signatureTolerance: number;
   lagAlertMs: number;
   alertUrl: string;
+  enrichRateLimit: number;
+  enrichRateWindowMs: number;
 }
 
 const all: readonly CommandName[] = ['serve', 'worker', 'mirror', 'migrate', 'demo'];
@@ -386,6 +388,24 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'URL the mirror POSTs alerts to (gaps, lag); alerts are only logged when empty.',
+    commands: consumer,
+  },
+  {
+    key: 'enrichRateLimit',
+    flag: 'enrich-rate-limit',
+    env: 'LEARNHOOK_ENRICH_RATE_LIMIT',
+    kind: 'integer',
+    defaultValue: '500',
+    doc: 'Most read-API calls the mirror makes per window, shared by every mirror process on its database.',
+    commands: consumer,
+  },
+  {
+    key: 'enrichRateWindowMs',
+    flag: 'enrich-rate-window',
+    env: 'LEARNHOOK_ENRICH_RATE_WINDOW',
+    kind: 'duration',
+    defaultValue: '1h',
+    doc: 'The window of the mirror\'s read-API rate limit.',
     commands: consumer,
   },
 ];

@@ -7,6 +7,7 @@ import { createLogger } from '../context.ts';
 import { databaseUrl, type RunningProducer, startProducer } from '../server.ts';
 import { DatabaseUrlError, openDatabase, redactUrl } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
+import { addMirrorCommand } from './mirror.ts';
 import { addSettingOptions, settingsFromOptions } from './options.ts';
 
 const version = '0.1.0';
@@ -86,6 +87,8 @@ export function buildProgram(): Command {
       await database.close();
     }
   });
+
+  addMirrorCommand(program, stopOnSignals);
 
   const catalog = program.command('catalog').description('The event catalog.');
   catalog

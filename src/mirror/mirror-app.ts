@@ -1,0 +1,81 @@
+// The mirror's HTTP server: POST /webhook (verify → durable inbox → 202), GET /status, GET /metrics, GET /healthz.
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Registry } from 'prom-client';
+import { ApiError, installErrorHandler } from '../api/errors.ts';
+import { replayHeader, sequenceHeader, testHeader, webhookIdHeader } from '../catalog/index.ts';
+import type { MirrorContext } from './mirror-context.ts';
+import { parseEnvelope } from './parse-envelope.ts';
+import { readStatus } from './read-status.ts';
+import { storeBatch } from './store-batch.ts';
+import { verify } from './verify.ts';
+
+/** Per-request log lines would drown everything at delivery rates; failures are still logged by the error handler. */
+class QuietRequests extends LogController {
+  constructor() {
+    super({ disableRequestLogging: true });
+  }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function buildMirrorApp(context: MirrorContext, metrics: Registry): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: context.logger.child({ part: 'http' }),
+    logController: new QuietRequests(),
+    bodyLimit: context.settings.bodyLimit,
+  }) as unknown as FastifyInstance;
+  installErrorHandler(app);
+  const secrets = context.settings.mirrorSecret.split(/\s+/).filter(Boolean);
+  // The signature covers the exact bytes sent: keep the body as text and parse it only after verifying.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.post('/webhook', async (request, reply) => {
+    const payload = typeof request.body === 'string' ? request.body : '';
+    const verdict = verify(payload, request.headers, {
+      secrets,
+      basicAuth: context.settings.mirrorBasicAuth,
+      toleranceMs: context.settings.signatureTolerance,
+      now: context.now(),
+    });
+    if (!verdict.ok) throw new ApiError(401, 'unauthorized', `the delivery is not authentic: ${verdict.reason}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(payload);
+    } catch (error) {
+      throw new ApiError(400, 'malformed_json', `the body is not valid JSON: ${(error as Error).message}`);
+    }
+    const parsed = parseEnvelope(body);
+    if (!parsed.ok)
+      throw new ApiError(400, 'invalid_envelope', `the body is not a delivery envelope: ${parsed.problems.join('; ')}`, parsed.problems);
+    const batchId = headerText(request.headers[webhookIdHeader]);
+    const sequence = headerText(request.headers[sequenceHeader]);
+    const result = await storeBatch(
+      context.database,
+      {
+        ...(batchId ? { batchId } : {}),
+        ...(sequence ? { sequence } : {}),
+        accountId: parsed.envelope.accountId,
+        eventCount: parsed.envelope.events.length,
+        body: payload,
+        replay: headerText(request.headers[replayHeader]) === 'true',
+        test: headerText(request.headers[testHeader]) === 'true',
+      },
+      context.now(),
+    );
+    if (result.stored) context.signals.emit('inbox-stored');
+    return reply
+      .status(202)
+      .send(result.stored ? { status: 'accepted', inboxId: result.inboxId } : { status: 'duplicate', inboxId: result.duplicateOf });
+  });
+
+  app.get('/status', async () => readStatus(context));
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  app.get('/healthz', async () => {
+    await context.database.db.selectFrom('mirror_state').select('key').limit(1).execute();
+    return { status: 'ok' };
+  });
+  return app;
+}

@@ -1,0 +1,291 @@
+// Applies one inbox row to the tables in the caller's transaction: dedupe by eventId, reduce, record anomalies.
+import type { Transaction } from 'kysely';
+import { eventDefinition } from '../catalog/index.ts';
+import { type MirrorEvent, parseEnvelope } from './parse-envelope.ts';
+import { type Observation, reduceCiStats, reduceEnrollment, reduceLearningObject, reduceLoInstance } from './reducer.ts';
+import type { InboxTable, MirrorSchema } from './schema.ts';
+import { type SequenceChange, trackSequence } from './track-sequence.ts';
+
+type Trx = Transaction<MirrorSchema>;
+type InboxRow = Omit<InboxTable, 'id'> & { id: number };
+
+export interface ProjectionOutcome {
+  applied: number;
+  duplicates: number;
+  ignored: number;
+  outOfOrder: number;
+  sequence: SequenceChange;
+  /** Newest event timestamp of the batch (for the end-to-end lag); undefined for an empty or test batch. */
+  newestEventAt?: number;
+}
+
+export interface ProjectionOptions {
+  now: number;
+  /** Queue the LO and user ids seen for the enricher (only when a read API is configured). */
+  enrich: boolean;
+}
+
+async function recordAnomaly(
+  trx: Trx,
+  values: { accountId: number; kind: string; detail: string; inboxId: number; now: number; event?: MirrorEvent; subject?: string },
+): Promise<void> {
+  await trx
+    .insertInto('anomalies')
+    .values({
+      account_id: values.accountId,
+      kind: values.kind,
+      event_id: values.event?.eventId ?? null,
+      event_name: values.event?.eventName ?? null,
+      subject: values.subject ?? null,
+      detail: values.detail,
+      inbox_id: values.inboxId,
+      recorded_at: values.now,
+    })
+    .execute();
+}
+
+async function enqueue(trx: Trx, accountId: number, kind: 'learningObject' | 'user', entityId: string, now: number): Promise<void> {
+  await trx
+    .insertInto('enrichment_queue')
+    .values({ account_id: accountId, kind, entity_id: entityId, requested_at: now, attempts: 0, not_before: now })
+    .onConflict((conflict) => conflict.columns(['account_id', 'kind', 'entity_id']).doNothing())
+    .execute();
+}
+
+/** Makes sure the LO, instance and user an event names have rows: a row exists once any event names it. */
+async function touchReferenced(trx: Trx, accountId: number, event: MirrorEvent, options: ProjectionOptions): Promise<void> {
+  const { loId, loType, loInstanceId, userId } = event.data;
+  if (typeof loId === 'string' && typeof loType === 'string') {
+    const inserted = await trx
+      .insertInto('learning_objects')
+      .values({ ...emptyLoColumns, account_id: accountId, lo_id: loId, lo_type: loType })
+      .onConflict((conflict) => conflict.columns(['account_id', 'lo_id']).doNothing())
+      .executeTakeFirst();
+    if (options.enrich && Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0)
+      await enqueue(trx, accountId, 'learningObject', loId, options.now);
+    if (typeof loInstanceId === 'string') {
+      await trx
+        .insertInto('lo_instances')
+        .values({ ...emptyInstanceColumns, account_id: accountId, lo_instance_id: loInstanceId, lo_id: loId, lo_type: loType })
+        .onConflict((conflict) => conflict.columns(['account_id', 'lo_instance_id']).doNothing())
+        .execute();
+    }
+  }
+  if (typeof userId === 'number') {
+    const inserted = await trx
+      .insertInto('users')
+      .values({ ...emptyUserColumns, account_id: accountId, user_id: userId })
+      .onConflict((conflict) => conflict.columns(['account_id', 'user_id']).doNothing())
+      .executeTakeFirst();
+    if (options.enrich && Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0)
+      await enqueue(trx, accountId, 'user', String(userId), options.now);
+  }
+}
+
+const emptyLoColumns = {
+  last_event_name: null,
+  last_event_id: null,
+  last_event_at: null,
+  deleted_at: null,
+  name: null,
+  description: null,
+  state: null,
+  date_created: null,
+  date_published: null,
+  date_updated: null,
+  duration: null,
+  lo_format: null,
+  enrollment_type: null,
+  enriched_at: null,
+};
+const emptyInstanceColumns = {
+  last_event_name: null,
+  last_event_id: null,
+  last_event_at: null,
+  deleted_at: null,
+  name: null,
+  state: null,
+  is_default: null,
+  seat_limit: null,
+  waitlist_limit: null,
+  enrollment_deadline: null,
+  date_created: null,
+  enriched_at: null,
+};
+const emptyUserColumns = {
+  name: null,
+  email: null,
+  user_unique_id: null,
+  user_type: null,
+  state: null,
+  time_zone_code: null,
+  enriched_at: null,
+};
+
+/** Applies one catalog event; returns what the arrival order made visible. */
+async function applyEvent(trx: Trx, accountId: number, event: MirrorEvent, options: ProjectionOptions): Promise<Observation[]> {
+  const family = eventDefinition(event.eventName)?.family;
+  await touchReferenced(trx, accountId, event, options);
+  switch (family) {
+    case 'enrollment':
+    case 'completion':
+    case 'unenrollment':
+    case 'progress': {
+      const current = await trx
+        .selectFrom('enrollments')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('user_id', '=', Number(event.data.userId))
+        .where('lo_instance_id', '=', String(event.data.loInstanceId))
+        .executeTakeFirst();
+      const { row, observations } = reduceEnrollment(current, accountId, event);
+      const { account_id, user_id, lo_instance_id, ...changes } = row;
+      await trx
+        .insertInto('enrollments')
+        .values(row)
+        .onConflict((conflict) => conflict.columns(['account_id', 'user_id', 'lo_instance_id']).doUpdateSet(changes))
+        .execute();
+      return observations;
+    }
+    case 'learningObject': {
+      const current = await trx
+        .selectFrom('learning_objects')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('lo_id', '=', String(event.data.loId))
+        .executeTakeFirstOrThrow();
+      const { row, observations } = reduceLearningObject(current, accountId, event);
+      await trx
+        .updateTable('learning_objects')
+        .set({
+          last_event_name: row.last_event_name,
+          last_event_id: row.last_event_id,
+          last_event_at: row.last_event_at,
+          deleted_at: row.deleted_at,
+        })
+        .where('account_id', '=', accountId)
+        .where('lo_id', '=', row.lo_id)
+        .execute();
+      // A later modification means the platform's data changed: fetch it again.
+      if (options.enrich && row.deleted_at === null) await requeue(trx, accountId, row.lo_id, options.now);
+      return observations;
+    }
+    case 'loInstance': {
+      const current = await trx
+        .selectFrom('lo_instances')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('lo_instance_id', '=', String(event.data.loInstanceId))
+        .executeTakeFirstOrThrow();
+      const { row, observations } = reduceLoInstance(current, accountId, event);
+      await trx
+        .updateTable('lo_instances')
+        .set({
+          last_event_name: row.last_event_name,
+          last_event_id: row.last_event_id,
+          last_event_at: row.last_event_at,
+          deleted_at: row.deleted_at,
+        })
+        .where('account_id', '=', accountId)
+        .where('lo_instance_id', '=', row.lo_instance_id)
+        .execute();
+      if (options.enrich) await requeue(trx, accountId, row.lo_id, options.now);
+      return observations;
+    }
+    case 'ciStats': {
+      const current = await trx
+        .selectFrom('ci_stats')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('lo_instance_id', '=', String(event.data.loInstanceId))
+        .executeTakeFirst();
+      const { row, observations } = reduceCiStats(current, accountId, event);
+      const { account_id, lo_instance_id, ...changes } = row;
+      await trx
+        .insertInto('ci_stats')
+        .values(row)
+        .onConflict((conflict) => conflict.columns(['account_id', 'lo_instance_id']).doUpdateSet(changes))
+        .execute();
+      return observations;
+    }
+    default:
+      return [];
+  }
+}
+
+/** Queues an LO for a fresh fetch (its instances come with it). */
+async function requeue(trx: Trx, accountId: number, loId: string, now: number): Promise<void> {
+  await trx
+    .insertInto('enrichment_queue')
+    .values({ account_id: accountId, kind: 'learningObject', entity_id: loId, requested_at: now, attempts: 0, not_before: now })
+    .onConflict((conflict) => conflict.columns(['account_id', 'kind', 'entity_id']).doUpdateSet({ requested_at: now }))
+    .execute();
+}
+
+function subjectOf(event: MirrorEvent): string | undefined {
+  const { userId, loInstanceId, loId } = event.data;
+  if (typeof userId === 'number' && typeof loInstanceId === 'string') return `${userId}/${loInstanceId}`;
+  if (typeof loInstanceId === 'string') return loInstanceId;
+  return typeof loId === 'string' ? loId : undefined;
+}
+
+/** Projects one inbox row (not yet processed) and marks it processed, all in the caller's transaction. */
+export async function projectBatch(trx: Trx, inbox: InboxRow, options: ProjectionOptions): Promise<ProjectionOutcome> {
+  const outcome: ProjectionOutcome = { applied: 0, duplicates: 0, ignored: 0, outOfOrder: 0, sequence: { opened: [], closed: [] } };
+  const parsed = parseEnvelope(JSON.parse(inbox.body));
+  const markDone = () => trx.updateTable('inbox').set({ processed_at: options.now }).where('id', '=', inbox.id).execute();
+  // Test deliveries carry sample events outside the account's sequence: acknowledged, never applied.
+  if (!parsed.ok || inbox.test) {
+    await markDone();
+    return outcome;
+  }
+  const { accountId, events } = parsed.envelope;
+  const base = { accountId, inboxId: inbox.id, now: options.now };
+  if (inbox.seq_first !== null && inbox.seq_last !== null) {
+    outcome.sequence = await trackSequence(trx, accountId, inbox.seq_first, inbox.seq_last, options.now);
+    for (const gap of outcome.sequence.opened) {
+      await recordAnomaly(trx, { ...base, kind: 'gap', detail: `sequence ${gap.firstMissing}-${gap.lastMissing} is missing` });
+    }
+    for (const gap of outcome.sequence.closed) {
+      await recordAnomaly(trx, { ...base, kind: 'gap_closed', detail: `sequence ${gap.firstMissing}-${gap.lastMissing} arrived` });
+    }
+  }
+  for (const event of events) {
+    outcome.newestEventAt = Math.max(outcome.newestEventAt ?? event.timestamp, event.timestamp);
+    const inserted = await trx
+      .insertInto('processed_events')
+      .values({
+        account_id: accountId,
+        event_id: event.eventId,
+        event_name: event.eventName,
+        event_at: event.timestamp,
+        inbox_id: inbox.id,
+      })
+      .onConflict((conflict) => conflict.columns(['account_id', 'event_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+      outcome.duplicates++;
+      await recordAnomaly(trx, { ...base, event, kind: 'duplicate_event', detail: 'this eventId was applied before; skipped' });
+      continue;
+    }
+    if (!event.known) {
+      await recordAnomaly(trx, {
+        ...base,
+        event,
+        kind: 'unknown_event',
+        detail: `"${event.eventName}" is not in the catalog; stored, not applied`,
+      });
+      continue;
+    }
+    const observations = await applyEvent(trx, accountId, event, options);
+    outcome.applied++;
+    for (const observation of observations) {
+      if (observation.kind === 'ignored_by_rule') outcome.ignored++;
+      else outcome.outOfOrder++;
+      const subject = subjectOf(event);
+      await recordAnomaly(trx, { ...base, event, kind: observation.kind, detail: observation.detail, ...(subject ? { subject } : {}) });
+    }
+  }
+  await markDone();
+  return outcome;
+}

@@ -1,0 +1,132 @@
+// The background loop that applies inbox rows in receipt order, each in its own transaction, and raises alerts.
+import type { RunningService } from '../server.ts';
+import type { MirrorContext } from './mirror-context.ts';
+import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
+import { sendAlert } from './send-alert.ts';
+
+export interface ProjectorTotals {
+  batches: number;
+  applied: number;
+  duplicates: number;
+  ignored: number;
+  outOfOrder: number;
+  gaps: number;
+}
+
+export interface RunningProjector extends RunningService {
+  /** Applies every pending inbox row now; resolves with how many rows it applied. */
+  drain(): Promise<number>;
+  totals: ProjectorTotals;
+}
+
+/** Applies the oldest pending inbox row; false when none is pending. */
+export async function projectNext(context: MirrorContext, enrich: boolean): Promise<ProjectionOutcome | undefined> {
+  const { database } = context;
+  return database.db.transaction().execute(async (trx) => {
+    let query = trx.selectFrom('inbox').selectAll().where('processed_at', 'is', null).orderBy('id').limit(1);
+    // Several mirror processes on one PostgreSQL each take a different row.
+    if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
+    const row = await query.executeTakeFirst();
+    if (!row) return undefined;
+    const now = context.now();
+    const outcome = await projectBatch(trx, row, { now, enrich });
+    if (outcome.newestEventAt !== undefined) {
+      for (const [key, value] of [
+        ['lag_ms', Math.max(0, now - outcome.newestEventAt)],
+        ['last_applied_at', now],
+      ] as const) {
+        await trx
+          .insertInto('mirror_state')
+          .values({ key, value })
+          .onConflict((conflict) => conflict.column('key').doUpdateSet({ value }))
+          .execute();
+      }
+    }
+    return outcome;
+  });
+}
+
+export function startProjector(context: MirrorContext): RunningProjector {
+  const enrich = Boolean(context.settings.api);
+  const totals: ProjectorTotals = { batches: 0, applied: 0, duplicates: 0, ignored: 0, outOfOrder: 0, gaps: 0 };
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let lagAlerting = false;
+  let running: Promise<number> | undefined;
+
+  const afterBatch = async (outcome: ProjectionOutcome) => {
+    totals.batches++;
+    totals.applied += outcome.applied;
+    totals.duplicates += outcome.duplicates;
+    totals.ignored += outcome.ignored;
+    totals.outOfOrder += outcome.outOfOrder;
+    totals.gaps += outcome.sequence.opened.length;
+    if (outcome.applied > 0) context.signals.emit('enrichment-queued');
+    for (const gap of outcome.sequence.opened) {
+      await sendAlert(context, {
+        kind: 'gap',
+        message: `account ${gap.accountId}: delivery sequence ${gap.firstMissing}-${gap.lastMissing} is missing; replay it from the platform`,
+        ...gap,
+      });
+    }
+    if (outcome.newestEventAt === undefined) return;
+    const lagMs = context.now() - outcome.newestEventAt;
+    if (lagMs > context.settings.lagAlertMs && !lagAlerting) {
+      lagAlerting = true;
+      await sendAlert(context, { kind: 'lag', lagMs, message: `the mirror is ${Math.round(lagMs / 1000)} s behind event time` });
+    } else if (lagMs <= context.settings.lagAlertMs) {
+      lagAlerting = false;
+    }
+  };
+
+  const drainOnce = async (): Promise<number> => {
+    let count = 0;
+    while (!stopped) {
+      const outcome = await projectNext(context, enrich);
+      if (!outcome) break;
+      count++;
+      await afterBatch(outcome);
+    }
+    return count;
+  };
+
+  // One drain at a time: a wake-up during a drain is served by that drain's next read.
+  const drain = (): Promise<number> => {
+    running ??= drainOnce().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const onStored = () => wake?.();
+  context.signals.on('inbox-stored', onStored);
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await drain();
+      } catch (error) {
+        context.logger.error({ err: error }, 'the projector failed on an inbox row; it retries that row');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, context.settings.pollIntervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+
+  return {
+    name: 'projector',
+    totals,
+    drain,
+    async stop() {
+      stopped = true;
+      context.signals.off('inbox-stored', onStored);
+      wake?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// What GET /status and /metrics show: inbox backlog, lag, counts of every anomaly kind, open gaps, enrichment.
+import { sql } from 'kysely';
+import type { MirrorContext } from './mirror-context.ts';
+
+export interface MirrorStatus {
+  inbox: { backlog: number; oldestPendingAgeMs: number; received: number };
+  /** How long the newest event of the last applied batch took to reach the tables (delivery + projection). */
+  lagMs: number | null;
+  lastAppliedAt: string | null;
+  counts: {
+    applied: number;
+    duplicates: number;
+    duplicateBatches: number;
+    ignored: number;
+    outOfOrder: number;
+    gaps: number;
+    unknown: number;
+  };
+  openGaps: Array<{ accountId: number; firstMissing: number; lastMissing: number; since: string }>;
+  enrichment: { queued: number; rateLimit: number; windowMs: number; usedInWindow: number; remaining: number; blockedUntil: string | null };
+}
+
+export async function readStatus(context: MirrorContext): Promise<MirrorStatus> {
+  const { db } = context.database;
+  const now = context.now();
+  const { settings } = context;
+  const backlog = await db
+    .selectFrom('inbox')
+    .select([sql<number>`count(*)`.as('count'), sql<number | null>`min(received_at)`.as('oldest')])
+    .where('processed_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  const received = await db.selectFrom('inbox').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
+  const applied = await db.selectFrom('processed_events').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
+  const kinds = await db
+    .selectFrom('anomalies')
+    .select(['kind', sql<number>`count(*)`.as('count')])
+    .groupBy('kind')
+    .execute();
+  const byKind = new Map(kinds.map((row) => [row.kind, Number(row.count)]));
+  const state = new Map((await db.selectFrom('mirror_state').selectAll().execute()).map((row) => [row.key, row.value]));
+  const gaps = await db.selectFrom('sequence_gaps').selectAll().where('closed_at', 'is', null).orderBy('id').limit(100).execute();
+  const queued = await db.selectFrom('enrichment_queue').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
+  const used = await db
+    .selectFrom('api_calls')
+    .select(sql<number>`count(*)`.as('count'))
+    .where('called_at', '>', now - settings.enrichRateWindowMs)
+    .executeTakeFirstOrThrow();
+  const blockedUntil = state.get('rate_blocked_until');
+  const lastAppliedAt = state.get('last_applied_at');
+  return {
+    inbox: {
+      backlog: Number(backlog.count),
+      oldestPendingAgeMs: backlog.oldest === null ? 0 : Math.max(0, now - Number(backlog.oldest)),
+      received: Number(received.count),
+    },
+    lagMs: state.get('lag_ms') ?? null,
+    lastAppliedAt: lastAppliedAt === undefined ? null : new Date(lastAppliedAt).toISOString(),
+    counts: {
+      applied: Number(applied.count) - (byKind.get('unknown_event') ?? 0),
+      duplicates: byKind.get('duplicate_event') ?? 0,
+      duplicateBatches: byKind.get('duplicate_batch') ?? 0,
+      ignored: byKind.get('ignored_by_rule') ?? 0,
+      outOfOrder: byKind.get('out_of_order') ?? 0,
+      gaps: byKind.get('gap') ?? 0,
+      unknown: byKind.get('unknown_event') ?? 0,
+    },
+    openGaps: gaps.map((gap) => ({
+      accountId: gap.account_id,
+      firstMissing: gap.first_missing,
+      lastMissing: gap.last_missing,
+      since: new Date(gap.opened_at).toISOString(),
+    })),
+    enrichment: {
+      queued: Number(queued.count),
+      rateLimit: settings.enrichRateLimit,
+      windowMs: settings.enrichRateWindowMs,
+      usedInWindow: Number(used.count),
+      remaining: Math.max(0, settings.enrichRateLimit - Number(used.count)),
+      blockedUntil: blockedUntil !== undefined && blockedUntil > now ? new Date(blockedUntil).toISOString() : null,
+    },
+  };
+}

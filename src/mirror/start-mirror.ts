@@ -1,0 +1,65 @@
+// Starts the mirror in this process: its own database and migrations, the receiver, the projector and the enricher.
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Settings } from '../config.ts';
+import type { RunningService } from '../server.ts';
+import { openDatabase } from '../store/database.ts';
+import { migrate } from '../store/migrate.ts';
+import { buildMirrorApp } from './mirror-app.ts';
+import { createMirrorContext, type MirrorContext } from './mirror-context.ts';
+import { createMirrorMetrics } from './mirror-metrics.ts';
+import { type RunningProjector, startProjector } from './projector.ts';
+import type { MirrorSchema } from './schema.ts';
+
+export interface RunningMirror {
+  context: MirrorContext;
+  app: FastifyInstance;
+  /** Base URL; deliveries go to `${url}/webhook`. */
+  url: string;
+  projector: RunningProjector;
+  stop(): Promise<void>;
+}
+
+/** The mirror's port: 8090 unless a port was given (the shared `port` setting defaults to the platform's 8080). */
+export function mirrorPort(settings: Settings, portGiven: boolean): number {
+  return portGiven ? settings.port : 8090;
+}
+
+/** The mirror's database URL: the given one, or `mirror.db` under the data folder. */
+export function mirrorDatabaseUrl(settings: Settings): string {
+  return settings.db || `sqlite:${path.join(settings.dataDir, 'mirror.db')}`;
+}
+
+export async function startMirror(
+  settings: Settings,
+  options: { now?: () => number; services?: Array<(context: MirrorContext) => RunningService> } = {},
+): Promise<RunningMirror> {
+  const database = await openDatabase<MirrorSchema>(mirrorDatabaseUrl(settings));
+  await migrate(database as Parameters<typeof migrate>[0], 'mirror');
+  const context = createMirrorContext(settings, database, options.now ? { now: options.now } : {});
+  if (!settings.mirrorSecret && !settings.mirrorBasicAuth) {
+    context.logger.warn('no --secret and no --basic-auth: the mirror accepts deliveries from anyone');
+  }
+  const projector = startProjector(context);
+  const services: RunningService[] = [projector];
+  try {
+    for (const service of options.services ?? []) services.push(service(context));
+    const app = buildMirrorApp(context, createMirrorMetrics(context));
+    const address = await app.listen({ port: settings.port, host: settings.host });
+    return {
+      context,
+      app,
+      url: address.replace('[::1]', 'localhost'),
+      projector,
+      async stop() {
+        await app.close();
+        for (const service of services.reverse()) await service.stop();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    for (const service of services.reverse()) await service.stop();
+    await database.close();
+    throw error;
+  }
+}
