@@ -405,7 +405,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     env: 'LEARNHOOK_ENRICH_RATE_WINDOW',
     kind: 'duration',
     defaultValue: '1h',
-    doc: 'The window of the mirror\'s read-API rate limit.',
+    doc: "The window of the mirror's read-API rate limit.",
     commands: consumer,
   },
 ];
