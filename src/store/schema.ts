@@ -105,6 +105,71 @@ export interface ScheduledEventsTable {
   data: string;
 }
 
+export type WebhookState = 'enabled' | 'paused' | 'disabled';
+export type WebhookAuthType = 'none' | 'basic' | 'signature';
+
+export interface WebhooksTable {
+  id: string;
+  account_id: number;
+  name: string;
+  description: Generated<string>;
+  url: string;
+  /** JSON array of the chosen event names. */
+  events: string;
+  auth_type: WebhookAuthType;
+  basic_username: string | null;
+  basic_password: string | null;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  state: WebhookState;
+  disabled_reason: string | null;
+  /** Last account sequence acknowledged (or passed over because not chosen). */
+  cursor: Generated<number>;
+  /** Last delivery sequence number given out. */
+  delivery_seq: Generated<number>;
+  batch_id: string | null;
+  /** JSON array of the account sequences in the batch in flight. */
+  batch_seqs: string | null;
+  batch_first_seq: number | null;
+  batch_last_seq: number | null;
+  batch_delivery_first: number | null;
+  batch_delivery_last: number | null;
+  batch_replay: Generated<number>;
+  batch_attempts: Generated<number>;
+  next_attempt_at: number | null;
+  failing_since: number | null;
+  last_reminder_at: number | null;
+  replay_cursor: number | null;
+  replay_until: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  lost_count: Generated<number>;
+  /** JSON array of { firstSeq, lastSeq, count, at }. */
+  lost_ranges: Generated<string>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DeliveryAttemptsTable {
+  id: Generated<number>;
+  webhook_id: string;
+  batch_id: string;
+  kind: 'delivery' | 'replay' | 'test';
+  first_seq: number | null;
+  last_seq: number | null;
+  delivery_first: number | null;
+  delivery_last: number | null;
+  event_count: number;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  outcome: 'acknowledged' | 'failed';
+  cause: string | null;
+  error: string | null;
+}
+
 export interface ProducerSchema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -113,4 +178,6 @@ export interface ProducerSchema {
   enrollments: EnrollmentsTable;
   events: EventsTable;
   scheduled_events: ScheduledEventsTable;
+  webhooks: WebhooksTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }

@@ -1,0 +1,163 @@
+// Housekeeping beside the dispatcher: the retention purge (recording what lagging webhooks lose) and reminder/disable e-mails.
+import type { ProducerContext } from '../context.ts';
+import { decideFailureAction } from './failure-policy.ts';
+import { disabledMail, failingMail, type Notifier } from './notifier.ts';
+import { lossOnPurge, lossRangeEnd, retentionCutoff } from './retention.ts';
+
+export interface LostRange {
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  at: string;
+}
+
+/**
+ * Purges the events out of retention, account by account. In the same transaction every webhook whose cursor
+ * is behind them loses them: the count and range are recorded, its cursor passes them, and its delivery
+ * sequence jumps by the count so its receiver sees the gap.
+ */
+export async function purgeExpiredEvents(context: ProducerContext): Promise<number> {
+  const { db } = context.database;
+  const now = context.now();
+  const cutoff = retentionCutoff(now, context.settings.retentionMs);
+  const expired = await db
+    .selectFrom('events')
+    .select(['account_id', (eb) => eb.fn.max<number>('seq').as('through')])
+    .where('created_at', '<', cutoff)
+    .groupBy('account_id')
+    .execute();
+  let purged = 0;
+  for (const { account_id: accountId, through } of expired) {
+    purged += await db.transaction().execute(async (trx) => {
+      let query = trx.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).where('cursor', '<', through);
+      // Hold the rows so a dispatcher cannot settle a batch while its events are being declared lost.
+      if (context.database.dialect === 'postgres') query = query.forUpdate();
+      for (const webhook of await query.execute()) {
+        const batchEventCount =
+          webhook.batch_delivery_first !== null && webhook.batch_delivery_last !== null
+            ? webhook.batch_delivery_last - webhook.batch_delivery_first + 1
+            : 0;
+        const position = {
+          cursor: webhook.cursor,
+          deliverySeq: webhook.delivery_seq,
+          batch:
+            webhook.batch_first_seq !== null && webhook.batch_last_seq !== null
+              ? { firstSeq: webhook.batch_first_seq, lastSeq: webhook.batch_last_seq, eventCount: batchEventCount }
+              : null,
+        };
+        const end = lossRangeEnd(position, through);
+        const chosen = JSON.parse(webhook.events) as string[];
+        const counted = await trx
+          .selectFrom('events')
+          .select((eb) => eb.fn.countAll<number | string>().as('count'))
+          .where('account_id', '=', accountId)
+          .where('seq', '>', webhook.cursor)
+          .where('seq', '<=', end)
+          .where('event_name', 'in', chosen.length > 0 ? chosen : [''])
+          .executeTakeFirstOrThrow();
+        const loss = lossOnPurge(position, through, end, Number(counted.count));
+        if (!loss) continue;
+        const ranges = JSON.parse(webhook.lost_ranges) as LostRange[];
+        if (loss.count > 0)
+          ranges.push({ firstSeq: loss.firstSeq, lastSeq: loss.lastSeq, count: loss.count, at: new Date(now).toISOString() });
+        await trx
+          .updateTable('webhooks')
+          .set({
+            cursor: loss.lastSeq,
+            delivery_seq: loss.deliverySeq,
+            lost_count: webhook.lost_count + loss.count,
+            lost_ranges: JSON.stringify(ranges.slice(-100)),
+            ...(loss.dropBatch
+              ? {
+                  batch_id: null,
+                  batch_seqs: null,
+                  batch_first_seq: null,
+                  batch_last_seq: null,
+                  batch_delivery_first: null,
+                  batch_delivery_last: null,
+                  batch_replay: 0,
+                  batch_attempts: 0,
+                }
+              : {}),
+          })
+          .where('id', '=', webhook.id)
+          .execute();
+        if (loss.count > 0)
+          context.logger.warn({ webhookId: webhook.id, ...loss }, `webhook ${webhook.id} lost ${loss.count} events to retention`);
+      }
+      const deleted = await trx.deleteFrom('events').where('account_id', '=', accountId).where('seq', '<=', through).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    });
+  }
+  await db.deleteFrom('delivery_attempts').where('started_at', '<', cutoff).execute();
+  return purged;
+}
+
+/** Sends reminders for failing webhooks and disables those failing for longer than `disableAfterMs`. */
+export async function remindOrDisableFailing(context: ProducerContext, notifier: Notifier): Promise<void> {
+  const { db } = context.database;
+  const now = context.now();
+  const failing = await db
+    .selectFrom('webhooks')
+    .innerJoin('accounts', 'accounts.id', 'webhooks.account_id')
+    .selectAll('webhooks')
+    .select('accounts.contact_email')
+    .where('webhooks.state', '=', 'enabled')
+    .where('webhooks.failing_since', 'is not', null)
+    .execute();
+  const rules = { disableAfterMs: context.settings.disableAfterMs, reminderEveryMs: context.settings.reminderEveryMs };
+  for (const webhook of failing) {
+    const action = decideFailureAction({ failingSince: webhook.failing_since, lastReminderAt: webhook.last_reminder_at }, rules, now);
+    if (action === 'none') continue;
+    // The update is conditional on the same failure run, so a delivery that succeeded meanwhile wins.
+    const guard = db
+      .updateTable('webhooks')
+      .where('id', '=', webhook.id)
+      .where('state', '=', 'enabled')
+      .where('failing_since', '=', webhook.failing_since);
+    if (action === 'disable') {
+      const reason = `every delivery failed for ${Math.round((now - (webhook.failing_since ?? now)) / 1000)} s`;
+      const changed = await guard.set({ state: 'disabled', disabled_reason: reason, updated_at: now }).executeTakeFirst();
+      if (Number(changed.numUpdatedRows) === 0) continue;
+      context.logger.warn({ webhookId: webhook.id }, `webhook ${webhook.id} disabled: ${reason}`);
+      if (webhook.contact_email) await notifier.send(disabledMail(webhook.contact_email, webhook, reason));
+      continue;
+    }
+    const changed = await guard.set({ last_reminder_at: now }).executeTakeFirst();
+    if (Number(changed.numUpdatedRows) === 0 || !webhook.contact_email) continue;
+    const last = await db
+      .selectFrom('delivery_attempts')
+      .select('error')
+      .where('webhook_id', '=', webhook.id)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    await notifier.send(
+      failingMail(webhook.contact_email, webhook, last?.error ?? null, (webhook.failing_since ?? now) + rules.disableAfterMs),
+    );
+  }
+}
+
+/** Runs both chores every poll interval, one pass at a time. */
+export function startHousekeeping(context: ProducerContext, notifier: Notifier): { stop(): Promise<void> } {
+  let stopped = false;
+  let pass: Promise<void> = Promise.resolve();
+  const run = async () => {
+    try {
+      await purgeExpiredEvents(context);
+      await remindOrDisableFailing(context, notifier);
+    } catch (error) {
+      context.logger.error({ err: error }, 'housekeeping (retention purge, reminders) failed; it runs again at the next interval');
+    }
+  };
+  const timer = setInterval(() => {
+    if (!stopped) pass = pass.then(run);
+  }, context.settings.pollIntervalMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await pass;
+    },
+  };
+}

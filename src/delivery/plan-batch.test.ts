@@ -1,0 +1,26 @@
+// Batches: the next chosen events after the cursor, up to the batch size; unchosen events only move the cursor.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { planBatch } from './plan-batch.ts';
+
+const events = (...seqs: number[]) => seqs.map((seq) => ({ seq }));
+
+test('nothing after the cursor: no batch', () => {
+  assert.equal(planBatch(10, 10, [], 100), null);
+});
+
+test('a short batch covers everything up to the head, passing over unchosen events', () => {
+  assert.deepEqual(planBatch(10, 20, events(12, 15), 100), { seqs: [12, 15], firstSeq: 11, lastSeq: 20 });
+});
+
+test('a full batch ends at its last event', () => {
+  assert.deepEqual(planBatch(0, 50, events(2, 3, 7, 9), 3), { seqs: [2, 3, 7], firstSeq: 1, lastSeq: 7 });
+});
+
+test('no chosen events up to the head: the cursor just moves', () => {
+  assert.deepEqual(planBatch(3, 9, [], 10), { seqs: [], firstSeq: 4, lastSeq: 9 });
+});
+
+test('events read past the head (committed after it was read) wait for the next batch', () => {
+  assert.deepEqual(planBatch(0, 5, events(4, 6, 7), 10), { seqs: [4], firstSeq: 1, lastSeq: 5 });
+});

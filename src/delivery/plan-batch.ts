@@ -1,0 +1,22 @@
+// Which events form a webhook's next batch: the next chosen events after its cursor, up to the batch size (pure).
+
+export interface BatchPlan {
+  /** Account sequences of the events to send, in order; empty when the range holds none of the chosen events. */
+  seqs: number[];
+  /** The account sequence range the batch covers: acknowledging it moves the cursor to `lastSeq`. */
+  firstSeq: number;
+  lastSeq: number;
+}
+
+/**
+ * `chosen` are the chosen events read after `cursor` (in order, at most `batchMax`), `head` the account's last
+ * sequence read before them. A full batch ends at its last event; a short one covers everything up to the head,
+ * so events that were not chosen are passed over without a request.
+ */
+export function planBatch(cursor: number, head: number, chosen: readonly { seq: number }[], batchMax: number): BatchPlan | null {
+  if (head <= cursor) return null;
+  const seqs = chosen.map((event) => event.seq).filter((seq) => seq > cursor && seq <= head);
+  const full = seqs.length >= batchMax;
+  const taken = full ? seqs.slice(0, batchMax) : seqs;
+  return { seqs: taken, firstSeq: cursor + 1, lastSeq: full ? (taken[taken.length - 1] ?? head) : head };
+}

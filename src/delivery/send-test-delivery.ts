@@ -1,0 +1,57 @@
+// The "test webhook" action: one sample event sent at once, outside the account's sequence, flagged `learnhook-test: true`.
+import { sampleEvent } from '../catalog/index.ts';
+import type { ProducerContext } from '../context.ts';
+import { buildDelivery } from './build-delivery.ts';
+import { newBatchId } from './deliver-next-batch.ts';
+import { DeliverySender } from './send-delivery.ts';
+import { getWebhookRow } from './webhooks.ts';
+
+export interface TestDeliveryResult {
+  batchId: string;
+  eventName: string;
+  acknowledged: boolean;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+export async function sendTestDelivery(context: ProducerContext, accountId: number, webhookId: string): Promise<TestDeliveryResult> {
+  const webhook = await getWebhookRow(context, accountId, webhookId);
+  const eventName = (JSON.parse(webhook.events) as string[])[0] ?? 'COURSE_ENROLLMENT';
+  const batchId = newBatchId();
+  const startedAt = context.now();
+  const sender = new DeliverySender({ ...context.settings, concurrency: 1 });
+  try {
+    const result = await sender.send(buildDelivery(webhook, { batchId, events: [sampleEvent(eventName)], test: true }, startedAt));
+    await context.database.db
+      .insertInto('delivery_attempts')
+      .values({
+        webhook_id: webhookId,
+        batch_id: batchId,
+        kind: 'test',
+        first_seq: null,
+        last_seq: null,
+        delivery_first: null,
+        delivery_last: null,
+        event_count: 1,
+        attempt: 1,
+        started_at: startedAt,
+        duration_ms: result.durationMs,
+        status_code: result.statusCode,
+        outcome: result.acknowledged ? 'acknowledged' : 'failed',
+        cause: result.cause,
+        error: result.error,
+      })
+      .execute();
+    return {
+      batchId,
+      eventName,
+      acknowledged: result.acknowledged,
+      statusCode: result.statusCode,
+      durationMs: result.durationMs,
+      error: result.error,
+    };
+  } finally {
+    await sender.close();
+  }
+}

@@ -1,0 +1,246 @@
+// Webhooks of an account: register, list, read, change, delete and rotate the signing secret (secrets leave only once).
+import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import { ApiError, badRequest, conflict, notFound, unprocessable } from '../api/errors.ts';
+import { isEventName } from '../catalog/index.ts';
+import type { ProducerContext } from '../context.ts';
+import type { WebhookAuthType, WebhookState, WebhooksTable } from '../store/schema.ts';
+import { newSigningSecret } from './sign-payload.ts';
+import { checkTarget, TargetRefusedError } from './target-guard.ts';
+
+export type WebhookRow = Selectable<WebhooksTable>;
+
+export type WebhookAuthInput = { type: 'none' } | { type: 'basic'; username: string; password: string } | { type: 'signature' };
+
+export interface Webhook {
+  id: string;
+  accountId: number;
+  name: string;
+  description: string;
+  url: string;
+  events: string[];
+  auth: { type: WebhookAuthType; username?: string };
+  /** Whether deliveries flow: false when paused by its owner or disabled by learnhook. */
+  active: boolean;
+  state: WebhookState;
+  disabledReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewWebhook {
+  name: string;
+  description?: string;
+  url: string;
+  events: string[];
+  auth?: WebhookAuthInput;
+  active?: boolean;
+}
+
+export type WebhookChanges = Partial<NewWebhook>;
+
+export function toWebhook(row: WebhookRow): Webhook {
+  const auth: Webhook['auth'] = { type: row.auth_type };
+  if (row.auth_type === 'basic' && row.basic_username !== null) auth.username = row.basic_username;
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    description: row.description,
+    url: row.url,
+    events: JSON.parse(row.events) as string[],
+    auth,
+    active: row.state === 'enabled',
+    state: row.state,
+    disabledReason: row.disabled_reason,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function checkEvents(events: readonly string[]): string[] {
+  const unknown = events.filter((name) => !isEventName(name));
+  if (unknown.length > 0)
+    throw badRequest(`unknown event names: ${unknown.join(', ')}; see GET /docs or the README for the 27 catalog events`);
+  return [...new Set(events)];
+}
+
+async function checkUrl(context: ProducerContext, url: string): Promise<string> {
+  try {
+    return (await checkTarget(url, context.settings.allowPrivateTargets)).toString();
+  } catch (error) {
+    if (error instanceof TargetRefusedError) throw new ApiError(400, 'target_refused', error.message);
+    throw error;
+  }
+}
+
+async function requireActiveAccount(context: ProducerContext, accountId: number): Promise<void> {
+  const account = await context.database.db.selectFrom('accounts').select('status').where('id', '=', accountId).executeTakeFirst();
+  if (!account) throw notFound(`account ${accountId}`);
+  if (account.status !== 'ACTIVE')
+    throw unprocessable(`webhooks exist only for ACTIVE accounts; account ${accountId} is ${account.status}`);
+}
+
+function authColumns(auth: WebhookAuthInput) {
+  return {
+    auth_type: auth.type,
+    basic_username: auth.type === 'basic' ? auth.username : null,
+    basic_password: auth.type === 'basic' ? auth.password : null,
+    secret: auth.type === 'signature' ? newSigningSecret() : null,
+    previous_secret: null,
+    previous_secret_until: null,
+  };
+}
+
+/** Registers a webhook; its cursor starts at the account's head, so it receives the events that come after it. */
+export async function createWebhook(
+  context: ProducerContext,
+  accountId: number,
+  input: NewWebhook,
+): Promise<Webhook & { secret?: string }> {
+  await requireActiveAccount(context, accountId);
+  const events = checkEvents(input.events);
+  const url = await checkUrl(context, input.url);
+  const now = context.now();
+  const id = `wh_${randomBytes(12).toString('base64url')}`;
+  const row = await context.database.db.transaction().execute(async (trx) => {
+    const count = await trx
+      .selectFrom('webhooks')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    const limit = context.settings.maxWebhooksPerAccount;
+    if (Number(count.count) >= limit)
+      throw conflict(`account ${accountId} has ${limit} webhooks already, the most allowed`, 'webhook_limit');
+    const account = await trx.selectFrom('accounts').select('last_seq').where('id', '=', accountId).executeTakeFirstOrThrow();
+    return trx
+      .insertInto('webhooks')
+      .values({
+        id,
+        account_id: accountId,
+        name: input.name,
+        description: input.description ?? '',
+        url,
+        events: JSON.stringify(events),
+        ...authColumns(input.auth ?? { type: 'signature' }),
+        state: input.active === false ? 'paused' : 'enabled',
+        disabled_reason: null,
+        cursor: account.last_seq,
+        next_attempt_at: null,
+        failing_since: null,
+        last_reminder_at: null,
+        batch_id: null,
+        batch_seqs: null,
+        batch_first_seq: null,
+        batch_last_seq: null,
+        batch_delivery_first: null,
+        batch_delivery_last: null,
+        replay_cursor: null,
+        replay_until: null,
+        lease_owner: null,
+        lease_until: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  });
+  context.signals.emit('webhook-changed', id);
+  return row.secret ? { ...toWebhook(row), secret: row.secret } : toWebhook(row);
+}
+
+export async function getWebhookRow(context: ProducerContext, accountId: number, webhookId: string): Promise<WebhookRow> {
+  const row = await context.database.db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('id', '=', webhookId)
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
+  if (!row) throw notFound(`webhook ${webhookId}`);
+  return row;
+}
+
+export async function getWebhook(context: ProducerContext, accountId: number, webhookId: string): Promise<Webhook> {
+  return toWebhook(await getWebhookRow(context, accountId, webhookId));
+}
+
+export async function listWebhooks(context: ProducerContext, accountId: number): Promise<Webhook[]> {
+  const rows = await context.database.db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toWebhook);
+}
+
+/**
+ * Changes a webhook. `active: true` re-enables a paused or disabled one: it resumes from its cursor, and the
+ * batch in flight (if any) is sent again at once with its old id. Switching to signature auth returns a new secret.
+ */
+export async function updateWebhook(
+  context: ProducerContext,
+  accountId: number,
+  webhookId: string,
+  changes: WebhookChanges,
+): Promise<Webhook & { secret?: string }> {
+  const current = await getWebhookRow(context, accountId, webhookId);
+  const update: Partial<WebhookRow> = { updated_at: context.now() };
+  if (changes.name !== undefined) update.name = changes.name;
+  if (changes.description !== undefined) update.description = changes.description;
+  if (changes.url !== undefined) update.url = await checkUrl(context, changes.url);
+  if (changes.events !== undefined) update.events = JSON.stringify(checkEvents(changes.events));
+  let secret: string | undefined;
+  if (changes.auth !== undefined) {
+    // Keep the secret when signature auth is merely restated: receivers hold it.
+    if (!(changes.auth.type === 'signature' && current.auth_type === 'signature')) {
+      Object.assign(update, authColumns(changes.auth));
+      secret = update.secret ?? undefined;
+    }
+  }
+  if (changes.active === true && current.state !== 'enabled') {
+    Object.assign(update, { state: 'enabled', disabled_reason: null, failing_since: null, last_reminder_at: null, next_attempt_at: null });
+  } else if (changes.active === false && current.state === 'enabled') {
+    update.state = 'paused';
+  }
+  const row = await context.database.db
+    .updateTable('webhooks')
+    .set(update)
+    .where('id', '=', webhookId)
+    .where('account_id', '=', accountId)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw notFound(`webhook ${webhookId}`);
+  context.signals.emit('webhook-changed', webhookId);
+  return secret ? { ...toWebhook(row), secret } : toWebhook(row);
+}
+
+export async function deleteWebhook(context: ProducerContext, accountId: number, webhookId: string): Promise<void> {
+  const result = await context.database.db
+    .deleteFrom('webhooks')
+    .where('id', '=', webhookId)
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) throw notFound(`webhook ${webhookId}`);
+}
+
+/** A new signing secret; deliveries are signed with the old one too until `secretOverlapMs` has passed. */
+export async function rotateSecret(
+  context: ProducerContext,
+  accountId: number,
+  webhookId: string,
+): Promise<{ secret: string; previousSecretValidUntil: string }> {
+  const current = await getWebhookRow(context, accountId, webhookId);
+  if (current.auth_type !== 'signature' || !current.secret)
+    throw conflict(`webhook ${webhookId} does not use signature auth`, 'not_signed');
+  const now = context.now();
+  const secret = newSigningSecret();
+  const until = now + context.settings.secretOverlapMs;
+  await context.database.db
+    .updateTable('webhooks')
+    .set({ secret, previous_secret: current.secret, previous_secret_until: until, updated_at: now })
+    .where('id', '=', webhookId)
+    .execute();
+  return { secret, previousSecretValidUntil: new Date(until).toISOString() };
+}
