@@ -4,6 +4,8 @@ import path from 'node:path';
 import { buildApp, type LearnhookApp } from './api/app.ts';
 import type { Settings } from './config.ts';
 import { createProducerContext, type ProducerContext } from './context.ts';
+import { startDelivery } from './delivery/delivery-service.ts';
+import { scheduledEventRelease } from './platform/release-scheduled-events.ts';
 import { openDatabase } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import type { ProducerSchema } from './store/schema.ts';
@@ -39,8 +41,10 @@ export function databaseUrl(settings: Settings, file = 'learnhook.db'): string {
 }
 
 /** Services that run beside the API in every producer process; `dispatch` ones only when delivering. */
-function servicesFor(_options: StartOptions): ProducerService[] {
-  return [];
+function servicesFor(options: StartOptions): ProducerService[] {
+  const services: ProducerService[] = [scheduledEventRelease];
+  if (options.dispatch) services.push(startDelivery);
+  return services;
 }
 
 export async function startProducer(settings: Settings, options: StartOptions = {}): Promise<RunningProducer> {

@@ -12,7 +12,14 @@ import Fastify, {
 import type { ProducerContext } from '../context.ts';
 import { accountRoutes } from './accounts.ts';
 import { Authenticator } from './auth.ts';
+import { enrollmentRoutes } from './enrollments.ts';
 import { installErrorHandler } from './errors.ts';
+import { eventRoutes } from './events.ts';
+import { learningObjectRoutes } from './learning-objects.ts';
+import { metricsRoutes } from './metrics.ts';
+import { publicApiRoutes } from './public-api.ts';
+import { userRoutes } from './users.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 /** Per-request log lines would drown the delivery logs; failures are still logged by the error handler. */
 class QuietRequests extends LogController {
@@ -39,7 +46,16 @@ export type LearnhookApp = FastifyInstance<
 export type RouteArea = (app: LearnhookApp, deps: ApiDeps) => Promise<void> | void;
 
 /** Every route area of the producer, in registration order; a capability adds its own here. */
-const routeAreas: RouteArea[] = [accountRoutes];
+const routeAreas: RouteArea[] = [
+  accountRoutes,
+  userRoutes,
+  learningObjectRoutes,
+  enrollmentRoutes,
+  eventRoutes,
+  publicApiRoutes,
+  webhookRoutes,
+  metricsRoutes,
+];
 
 export async function buildApp(context: ProducerContext): Promise<LearnhookApp> {
   const app = Fastify({

@@ -1,0 +1,195 @@
+// Enrollment actions (enroll, unenroll, complete, progress) and the enrollment list; each is one transaction through runAction.
+import { conflict, notFound } from '../api/errors.ts';
+import type { ProducerContext } from '../context.ts';
+import {
+  type Actor,
+  type Enrollment,
+  type Instance,
+  type LearningObject,
+  type EnrollmentState as RowState,
+  toEnrollment,
+  toInstance,
+} from './domain.ts';
+import { loadInstance } from './instances.ts';
+import { loadLearningObject } from './learning-objects.ts';
+import * as rules from './rules/enrollments.ts';
+import type { RuleOutcome } from './rules/outcome.ts';
+import { randomFor, runAction, type Trx } from './run-action.ts';
+
+async function loadEnrollment(trx: Trx, userId: number, loInstanceId: string): Promise<Enrollment | null> {
+  const row = await trx
+    .selectFrom('enrollments')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('lo_instance_id', '=', loInstanceId)
+    .executeTakeFirst();
+  return row ? toEnrollment(row) : null;
+}
+
+/** A course's default instance: the one marked default, else its oldest live instance. */
+async function defaultInstance(trx: Trx, courseId: string): Promise<Instance | null> {
+  const rows = await trx
+    .selectFrom('lo_instances')
+    .selectAll()
+    .where('lo_id', '=', courseId)
+    .where('state', '!=', 'deleted')
+    .orderBy('is_default', 'desc')
+    .orderBy('num')
+    .limit(1)
+    .execute();
+  return rows[0] ? toInstance(rows[0]) : null;
+}
+
+async function loadChildren(trx: Trx, accountId: number, parent: LearningObject, userId: number): Promise<rules.ChildCourse[]> {
+  const children: rules.ChildCourse[] = [];
+  for (const courseId of parent.children) {
+    const course = await loadLearningObject(trx, accountId, courseId);
+    const instance = await defaultInstance(trx, courseId);
+    children.push({ course, instance, enrollment: instance ? await loadEnrollment(trx, userId, instance.id) : null });
+  }
+  return children;
+}
+
+/** Everything the enrollment rules look at: the LO, the instance, the learner's enrollment, the parent's or the children's. */
+async function loadState(trx: Trx, accountId: number, userId: number, loInstanceId: string): Promise<rules.EnrollmentState> {
+  const user = await trx
+    .selectFrom('users')
+    .select(['id', 'state'])
+    .where('account_id', '=', accountId)
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  if (!user) throw notFound(`user ${userId}`);
+  if (user.state !== 'ACTIVE') throw conflict(`user ${userId} is ${user.state.toLowerCase()}`, 'user_deleted');
+  const instance = await loadInstance(trx, accountId, loInstanceId);
+  const lo = await loadLearningObject(trx, accountId, instance.loId);
+  const enrollment = await loadEnrollment(trx, userId, loInstanceId);
+  const isParent = lo.loType === 'learningProgram' || lo.loType === 'certification';
+  const children = isParent ? await loadChildren(trx, accountId, lo, userId) : [];
+  let parent: rules.EnrollmentState['parent'] = null;
+  if (enrollment?.parentInstanceId) {
+    const parentInstance = await loadInstance(trx, accountId, enrollment.parentInstanceId);
+    const parentLo = await loadLearningObject(trx, accountId, parentInstance.loId);
+    const parentEnrollment = await loadEnrollment(trx, userId, parentInstance.id);
+    if (parentEnrollment)
+      parent = { lo: parentLo, enrollment: parentEnrollment, children: await loadChildren(trx, accountId, parentLo, userId) };
+  }
+  return { lo, instance, enrollment, children, parent };
+}
+
+async function writeChanges(trx: Trx, instance: Instance, changes: rules.EnrollmentChanges, now: number): Promise<void> {
+  for (const enrollment of changes.enrollments) {
+    const row = {
+      account_id: enrollment.accountId,
+      user_id: enrollment.userId,
+      lo_instance_id: enrollment.loInstanceId,
+      lo_id: enrollment.loId,
+      lo_type: enrollment.loType,
+      enrollment_source: enrollment.enrollmentSource,
+      state: enrollment.state,
+      parent_instance_id: enrollment.parentInstanceId,
+      progress_percent: enrollment.progressPercent,
+      has_passed: enrollment.hasPassed === null ? null : enrollment.hasPassed ? 1 : 0,
+      date_enrolled: enrollment.dateEnrolled,
+      date_started: enrollment.dateStarted,
+      date_completed: enrollment.dateCompleted,
+      updated_at: enrollment.updatedAt,
+    };
+    const { account_id: _account, user_id: _user, lo_instance_id: _instance, ...update } = row;
+    await trx
+      .insertInto('enrollments')
+      .values(row)
+      .onConflict((conflicting) => conflicting.columns(['user_id', 'lo_instance_id']).doUpdateSet(update))
+      .execute();
+  }
+  if (changes.counts) {
+    await trx
+      .updateTable('lo_instances')
+      .set({ enrollment_count: changes.counts.enrollmentCount, waitlist_count: changes.counts.waitlistCount, updated_at: now })
+      .where('id', '=', instance.id)
+      .execute();
+  }
+}
+
+export interface EnrollmentRequest {
+  userId: number;
+  loInstanceId: string;
+  actor: Actor;
+}
+
+type EnrollmentRule = (state: rules.EnrollmentState, now: number, random: () => number) => RuleOutcome<rules.EnrollmentChanges>;
+
+async function enrollmentAction(
+  context: ProducerContext,
+  accountId: number,
+  name: string,
+  request: EnrollmentRequest,
+  rule: EnrollmentRule,
+) {
+  return runAction(context, accountId, `${name}-${accountId}`, async (trx, _account, now) => {
+    const state = await loadState(trx, accountId, request.userId, request.loInstanceId);
+    const decided = rule(state, now, randomFor(context));
+    await writeChanges(trx, state.instance, decided.changes, now);
+    const written = await loadEnrollment(trx, request.userId, request.loInstanceId);
+    if (!written) throw new Error(`enrollment of user ${request.userId} in ${request.loInstanceId} vanished inside its own transaction`);
+    return { value: written, outcome: decided };
+  });
+}
+
+export function enroll(context: ProducerContext, accountId: number, request: EnrollmentRequest): Promise<Enrollment> {
+  return enrollmentAction(context, accountId, 'enroll', request, (state, now) => rules.enroll(state, request, now));
+}
+
+export function unenroll(context: ProducerContext, accountId: number, request: EnrollmentRequest): Promise<Enrollment> {
+  return enrollmentAction(context, accountId, 'unenroll', request, (state, now) => rules.unenroll(state, request, now));
+}
+
+export function complete(
+  context: ProducerContext,
+  accountId: number,
+  request: EnrollmentRequest & { hasPassed?: boolean },
+): Promise<Enrollment> {
+  const { progressDelay } = context.settings;
+  return enrollmentAction(context, accountId, 'complete', request, (state, now, random) =>
+    rules.complete(state, { ...request, progressDelay }, now, random),
+  );
+}
+
+export function recordProgress(
+  context: ProducerContext,
+  accountId: number,
+  request: EnrollmentRequest & { progressPercent: number },
+): Promise<Enrollment> {
+  const { progressDelay } = context.settings;
+  return enrollmentAction(context, accountId, 'progress', request, (state, now, random) =>
+    rules.recordProgress(state, { ...request, progressDelay }, now, random),
+  );
+}
+
+export interface EnrollmentFilter {
+  userId?: number;
+  loInstanceId?: string;
+  loId?: string;
+  loType?: string;
+  state?: RowState;
+  /** Rows after this offset (the page cursor). */
+  offset: number;
+  limit: number;
+}
+
+/** A page of the account's enrollments in (userId, loInstanceId) order. */
+export async function listEnrollments(context: ProducerContext, accountId: number, filter: EnrollmentFilter): Promise<Enrollment[]> {
+  let query = context.database.db
+    .selectFrom('enrollments')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .orderBy('user_id')
+    .orderBy('lo_instance_id')
+    .limit(filter.limit)
+    .offset(filter.offset);
+  if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+  if (filter.loInstanceId !== undefined) query = query.where('lo_instance_id', '=', filter.loInstanceId);
+  if (filter.loId !== undefined) query = query.where('lo_id', '=', filter.loId);
+  if (filter.loType !== undefined) query = query.where('lo_type', '=', filter.loType);
+  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+  return (await query.execute()).map(toEnrollment);
+}
