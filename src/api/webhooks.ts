@@ -5,11 +5,14 @@ import { replayWebhook } from '../delivery/replay-webhook.ts';
 import { sendTestDelivery } from '../delivery/send-test-delivery.ts';
 import { webhookStats } from '../delivery/webhook-stats.ts';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook } from '../delivery/webhooks.ts';
-import { AccountIdParams } from './accounts.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { badRequest } from './errors.ts';
 
-const WebhookParams = Type.Object({ accountId: Type.Integer({ minimum: 1 }), webhookId: Type.String({ minLength: 1, maxLength: 100 }) });
+// Path and query values arrive as text and the app does not coerce types, so numbers are read from digit strings here.
+const positiveInteger = Type.String({ pattern: '^[1-9][0-9]{0,15}$' });
+const AccountParams = Type.Object({ accountId: positiveInteger });
+const WebhookParams = Type.Object({ accountId: positiveInteger, webhookId: Type.String({ minLength: 1, maxLength: 100 }) });
+const ids = (params: { accountId: string; webhookId: string }) => ({ accountId: Number(params.accountId), webhookId: params.webhookId });
 
 const AuthInput = Type.Union([
   Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
@@ -59,7 +62,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       schema: {
         tags,
         summary: 'Register a webhook (ACTIVE accounts only); a signature secret is returned once.',
-        params: AccountIdParams,
+        params: AccountParams,
         body: Type.Object(
           {
             name: fields.name,
@@ -75,20 +78,20 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       },
     },
     async (request, reply) => {
-      const { accountId } = request.params;
+      const accountId = Number(request.params.accountId);
       await auth.requireAccount(request, accountId);
       return reply.status(201).send(await createWebhook(context, accountId, request.body));
     },
   );
 
-  app.get(base, { schema: { tags, summary: "List an account's webhooks.", params: AccountIdParams } }, async (request) => {
-    const { accountId } = request.params;
+  app.get(base, { schema: { tags, summary: "List an account's webhooks.", params: AccountParams } }, async (request) => {
+    const accountId = Number(request.params.accountId);
     await auth.requireAccount(request, accountId);
     return { webhooks: await listWebhooks(context, accountId) };
   });
 
   app.get(`${base}/:webhookId`, { schema: { tags, params: WebhookParams, response: { 200: WebhookSchema } } }, async (request) => {
-    const { accountId, webhookId } = request.params;
+    const { accountId, webhookId } = ids(request.params);
     await auth.requireAccount(request, accountId);
     return getWebhook(context, accountId, webhookId);
   });
@@ -105,14 +108,14 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       },
     },
     async (request) => {
-      const { accountId, webhookId } = request.params;
+      const { accountId, webhookId } = ids(request.params);
       await auth.requireAccount(request, accountId);
       return updateWebhook(context, accountId, webhookId, request.body);
     },
   );
 
   app.delete(`${base}/:webhookId`, { schema: { tags, params: WebhookParams } }, async (request, reply) => {
-    const { accountId, webhookId } = request.params;
+    const { accountId, webhookId } = ids(request.params);
     await auth.requireAccount(request, accountId);
     await deleteWebhook(context, accountId, webhookId);
     return reply.status(204).send();
@@ -124,7 +127,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       schema: { tags, summary: 'New signing secret, returned once; the old one keeps signing during the overlap.', params: WebhookParams },
     },
     async (request) => {
-      const { accountId, webhookId } = request.params;
+      const { accountId, webhookId } = ids(request.params);
       await auth.requireAccount(request, accountId);
       return rotateSecret(context, accountId, webhookId);
     },
@@ -134,7 +137,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
     `${base}/:webhookId/test`,
     { schema: { tags, summary: 'Send one sample event now, outside the sequence, and report the answer.', params: WebhookParams } },
     async (request) => {
-      const { accountId, webhookId } = request.params;
+      const { accountId, webhookId } = ids(request.params);
       await auth.requireAccount(request, accountId);
       return sendTestDelivery(context, accountId, webhookId);
     },
@@ -151,7 +154,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       },
     },
     async (request, reply) => {
-      const { accountId, webhookId } = request.params;
+      const { accountId, webhookId } = ids(request.params);
       await auth.requireAccount(request, accountId);
       const since = Date.parse(request.body.since);
       if (Number.isNaN(since)) throw badRequest(`since: "${request.body.since}" is not an ISO-8601 time`);
@@ -167,15 +170,18 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
         summary: 'The attempts log, newest first; pass `before` = the `next` of a page for the following one.',
         params: WebhookParams,
         querystring: Type.Object({
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-          before: Type.Optional(Type.Integer({ minimum: 1 })),
+          limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: '1 to 500, default 50' })),
+          before: Type.Optional(positiveInteger),
         }),
       },
     },
     async (request) => {
-      const { accountId, webhookId } = request.params;
+      const { accountId, webhookId } = ids(request.params);
       await auth.requireAccount(request, accountId);
-      return listDeliveries(context, accountId, webhookId, { limit: request.query.limit ?? 50, before: request.query.before });
+      return listDeliveries(context, accountId, webhookId, {
+        limit: Number(request.query.limit ?? 50),
+        before: request.query.before === undefined ? undefined : Number(request.query.before),
+      });
     },
   );
 
@@ -183,7 +189,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
     `${base}/:webhookId/stats`,
     { schema: { tags, summary: 'Cursor, backlog, lag, failing since, next attempt, lost events, state.', params: WebhookParams } },
     async (request) => {
-      const { accountId, webhookId } = request.params;
+      const { accountId, webhookId } = ids(request.params);
       await auth.requireAccount(request, accountId);
       return webhookStats(context, accountId, webhookId);
     },
