@@ -1,0 +1,61 @@
+// For API tests: a producer app on a fresh database of one dialect, a request helper, and a snapshot of everything stored.
+import type { LightMyRequestResponse } from 'fastify';
+import { loadSettings, type Settings } from '../config.ts';
+import { createProducerContext, type ProducerContext } from '../context.ts';
+import type { Database } from '../store/database.ts';
+import type { ProducerSchema } from '../store/schema.ts';
+import type { DialectUnderTest } from '../store/test-databases.ts';
+import { buildApp, type LearnhookApp } from './app.ts';
+
+export const adminToken = 'lh_admin_test';
+
+export interface TestPlatform {
+  app: LearnhookApp;
+  context: ProducerContext;
+  database: Database<ProducerSchema>;
+  /** Sends a request; `body` as an object is sent as JSON, as a string verbatim. */
+  call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
+  /** Every row the platform writes, to prove a refused request wrote nothing. */
+  snapshot(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function openTestPlatform(dialect: DialectUnderTest, settings: Partial<Settings> = {}): Promise<TestPlatform> {
+  const database = await dialect.open<ProducerSchema>('producer');
+  const context = createProducerContext(
+    loadSettings({ adminToken, logLevel: 'silent', progressDelay: { minMs: 0, maxMs: 0 }, ...settings }, {}),
+    database,
+  );
+  const app = await buildApp(context);
+  return {
+    app,
+    context,
+    database,
+    call(method, url, body, token = adminToken) {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      return app.inject({
+        method,
+        url,
+        headers,
+        ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+    },
+    async snapshot() {
+      const db = database.db;
+      return {
+        accounts: await db.selectFrom('accounts').selectAll().orderBy('id').execute(),
+        users: await db.selectFrom('users').selectAll().orderBy('id').execute(),
+        learningObjects: await db.selectFrom('learning_objects').selectAll().orderBy('num').execute(),
+        instances: await db.selectFrom('lo_instances').selectAll().orderBy('num').execute(),
+        enrollments: await db.selectFrom('enrollments').selectAll().orderBy('user_id').orderBy('lo_instance_id').execute(),
+        events: await db.selectFrom('events').selectAll().orderBy('account_id').orderBy('seq').execute(),
+        scheduled: await db.selectFrom('scheduled_events').selectAll().orderBy('id').execute(),
+      };
+    },
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
