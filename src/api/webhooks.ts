@@ -7,12 +7,10 @@ import { webhookStats } from '../delivery/webhook-stats.ts';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook } from '../delivery/webhooks.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { badRequest } from './errors.ts';
+import { AccountParams, digits, numberOf } from './path-params.ts';
 
-// Path and query values arrive as text and the app does not coerce types, so numbers are read from digit strings here.
-const positiveInteger = Type.String({ pattern: '^[1-9][0-9]{0,15}$' });
-const AccountParams = Type.Object({ accountId: positiveInteger });
-const WebhookParams = Type.Object({ accountId: positiveInteger, webhookId: Type.String({ minLength: 1, maxLength: 100 }) });
-const ids = (params: { accountId: string; webhookId: string }) => ({ accountId: Number(params.accountId), webhookId: params.webhookId });
+const WebhookParams = Type.Object({ accountId: digits(), webhookId: Type.String({ minLength: 1, maxLength: 100 }) });
+const ids = (params: { accountId: string; webhookId: string }) => ({ accountId: numberOf(params.accountId), webhookId: params.webhookId });
 
 const AuthInput = Type.Union([
   Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
@@ -78,14 +76,14 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       },
     },
     async (request, reply) => {
-      const accountId = Number(request.params.accountId);
+      const accountId = numberOf(request.params.accountId);
       await auth.requireAccount(request, accountId);
       return reply.status(201).send(await createWebhook(context, accountId, request.body));
     },
   );
 
   app.get(base, { schema: { tags, summary: "List an account's webhooks.", params: AccountParams } }, async (request) => {
-    const accountId = Number(request.params.accountId);
+    const accountId = numberOf(request.params.accountId);
     await auth.requireAccount(request, accountId);
     return { webhooks: await listWebhooks(context, accountId) };
   });
@@ -171,7 +169,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
         params: WebhookParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: '1 to 500, default 50' })),
-          before: Type.Optional(positiveInteger),
+          before: Type.Optional(digits()),
         }),
       },
     },
@@ -180,7 +178,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       await auth.requireAccount(request, accountId);
       return listDeliveries(context, accountId, webhookId, {
         limit: Number(request.query.limit ?? 50),
-        before: request.query.before === undefined ? undefined : Number(request.query.before),
+        before: numberOf(request.query.before),
       });
     },
   );
