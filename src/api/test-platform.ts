@@ -20,11 +20,16 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function openTestPlatform(dialect: DialectUnderTest, settings: Partial<Settings> = {}): Promise<TestPlatform> {
+export async function openTestPlatform(
+  dialect: DialectUnderTest,
+  settings: Partial<Settings> = {},
+  options: { now?: () => number } = {},
+): Promise<TestPlatform> {
   const database = await dialect.open<ProducerSchema>('producer');
   const context = createProducerContext(
     loadSettings({ adminToken, logLevel: 'silent', progressDelay: { minMs: 0, maxMs: 0 }, ...settings }, {}),
     database,
+    options,
   );
   const app = await buildApp(context);
   return {
