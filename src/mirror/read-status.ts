@@ -1,6 +1,7 @@
 // What GET /status and /metrics show: inbox backlog, lag, counts of every anomaly kind, open gaps, enrichment.
 import { sql } from 'kysely';
 import type { MirrorContext } from './mirror-context.ts';
+import { guardedWindow } from './take-rate-slot.ts';
 
 export interface MirrorStatus {
   inbox: { backlog: number; oldestPendingAgeMs: number; received: number };
@@ -43,7 +44,7 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
   const used = await db
     .selectFrom('api_calls')
     .select(sql<number>`count(*)`.as('count'))
-    .where('called_at', '>', now - settings.enrichRateWindowMs)
+    .where('called_at', '>', now - guardedWindow(settings.enrichRateWindowMs))
     .executeTakeFirstOrThrow();
   const blockedUntil = state.get('rate_blocked_until');
   const lastAppliedAt = state.get('last_applied_at');

@@ -5,6 +5,7 @@ import type { Settings } from '../config.ts';
 import type { RunningService } from '../server.ts';
 import { openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
+import { type RunningEnricher, startEnricher } from './enricher.ts';
 import { buildMirrorApp } from './mirror-app.ts';
 import { createMirrorContext, type MirrorContext } from './mirror-context.ts';
 import { createMirrorMetrics } from './mirror-metrics.ts';
@@ -17,6 +18,8 @@ export interface RunningMirror {
   /** Base URL; deliveries go to `${url}/webhook`. */
   url: string;
   projector: RunningProjector;
+  /** Running when a read API is configured (`--api`). */
+  enricher?: RunningEnricher;
   stop(): Promise<void>;
 }
 
@@ -30,10 +33,7 @@ export function mirrorDatabaseUrl(settings: Settings): string {
   return settings.db || `sqlite:${path.join(settings.dataDir, 'mirror.db')}`;
 }
 
-export async function startMirror(
-  settings: Settings,
-  options: { now?: () => number; services?: Array<(context: MirrorContext) => RunningService> } = {},
-): Promise<RunningMirror> {
+export async function startMirror(settings: Settings, options: { now?: () => number } = {}): Promise<RunningMirror> {
   const database = await openDatabase<MirrorSchema>(mirrorDatabaseUrl(settings));
   await migrate(database as Parameters<typeof migrate>[0], 'mirror');
   const context = createMirrorContext(settings, database, options.now ? { now: options.now } : {});
@@ -43,7 +43,8 @@ export async function startMirror(
   const projector = startProjector(context);
   const services: RunningService[] = [projector];
   try {
-    for (const service of options.services ?? []) services.push(service(context));
+    const enricher = settings.api ? startEnricher(context) : undefined;
+    if (enricher) services.push(enricher);
     const app = buildMirrorApp(context, createMirrorMetrics(context));
     const address = await app.listen({ port: settings.port, host: settings.host });
     return {
@@ -51,6 +52,7 @@ export async function startMirror(
       app,
       url: address.replace('[::1]', 'localhost'),
       projector,
+      ...(enricher ? { enricher } : {}),
       async stop() {
         await app.close();
         for (const service of services.reverse()) await service.stop();
