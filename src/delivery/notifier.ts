@@ -63,7 +63,7 @@ export function failingMail(to: string, webhook: MailWebhook, lastError: string 
   const since = webhook.failing_since === null ? 'recently' : new Date(webhook.failing_since).toISOString();
   return {
     to,
-    subject: `learnhook: webhook "${webhook.name}" is failing`,
+    subject: `learnhook: webhook ${webhook.name} is failing`,
     text: [
       `The webhook "${webhook.name}" (${webhook.id}) of account ${webhook.account_id} has failed every delivery since ${since}.`,
       `Target: ${webhook.url}`,
@@ -80,7 +80,7 @@ export function failingMail(to: string, webhook: MailWebhook, lastError: string 
 export function disabledMail(to: string, webhook: MailWebhook, reason: string): Mail {
   return {
     to,
-    subject: `learnhook: webhook "${webhook.name}" was disabled`,
+    subject: `learnhook: webhook ${webhook.name} was disabled`,
     text: [
       `The webhook "${webhook.name}" (${webhook.id}) of account ${webhook.account_id} was disabled: ${reason}.`,
       `Target: ${webhook.url}`,
