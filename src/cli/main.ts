@@ -9,6 +9,7 @@ import { DatabaseUrlError, openDatabase, redactUrl } from '../store/database.ts'
 import { migrate } from '../store/migrate.ts';
 import { addMirrorCommand } from './mirror.ts';
 import { addSettingOptions, settingsFromOptions } from './options.ts';
+import { addSimulateCommands } from './simulate.ts';
 
 const version = '0.1.0';
 
@@ -89,6 +90,7 @@ export function buildProgram(): Command {
   });
 
   addMirrorCommand(program, stopOnSignals);
+  addSimulateCommands(program);
 
   const catalog = program.command('catalog').description('The event catalog.');
   catalog
