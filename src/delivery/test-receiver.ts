@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ReceivedDelivery {
   /** performance.now() when the request arrived. */
   at: number;
+  /** Path and query the request was sent to. */
+  url: string;
   headers: IncomingHttpHeaders;
   raw: string;
   body: {
@@ -41,6 +43,7 @@ export async function startReceiver(
       const raw = Buffer.concat(chunks).toString('utf8');
       const delivery: ReceivedDelivery = {
         at: performance.now(),
+        url: request.url ?? '',
         headers: request.headers,
         raw,
         body: JSON.parse(raw),
