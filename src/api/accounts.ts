@@ -2,9 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import { createAccount, getAccount, listAccounts, updateAccount } from '../platform/accounts.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
+import { AccountParams, numberOf } from './path-params.ts';
 
 export const AccountStatusSchema = Type.Union([Type.Literal('ACTIVE'), Type.Literal('TRIAL'), Type.Literal('INACTIVE')]);
-export const AccountIdParams = Type.Object({ accountId: Type.Integer({ minimum: 1 }) });
 
 const AccountSchema = Type.Object({
   id: Type.Integer(),
@@ -46,9 +46,9 @@ export async function accountRoutes(app: LearnhookApp, { context, auth }: ApiDep
   });
   app.get(
     '/v1/accounts/:accountId',
-    { schema: { tags: ['accounts'], params: AccountIdParams, response: { 200: AccountSchema } } },
+    { schema: { tags: ['accounts'], params: AccountParams, response: { 200: AccountSchema } } },
     async (request) => {
-      const { accountId } = request.params;
+      const accountId = numberOf(request.params.accountId);
       await auth.requireAccount(request, accountId);
       return getAccount(context, accountId);
     },
@@ -59,7 +59,7 @@ export async function accountRoutes(app: LearnhookApp, { context, auth }: ApiDep
       schema: {
         tags: ['accounts'],
         summary: 'Change an account; only ACTIVE accounts produce and receive events.',
-        params: AccountIdParams,
+        params: AccountParams,
         body: Type.Object(
           {
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -72,7 +72,7 @@ export async function accountRoutes(app: LearnhookApp, { context, auth }: ApiDep
       },
     },
     async (request) => {
-      const { accountId } = request.params;
+      const accountId = numberOf(request.params.accountId);
       await auth.requireAdmin(request);
       return updateAccount(context, accountId, request.body);
     },

@@ -78,6 +78,17 @@ for (const dialect of dialects) {
       assert.equal(enrollments.enrollments[0].enrollmentSource, 'ADMIN_ENROLL');
     });
 
+    test('accounts: read with its own token, changed by the admin only, hidden from other accounts', async () => {
+      const read = await platform.call('GET', base(), undefined, token);
+      assert.equal(read.statusCode, 200, read.body);
+      assert.equal(read.json().name, 'Acme');
+      await refused(404, 'GET', base(), undefined, otherToken);
+      await refused(403, 'PATCH', base(), { name: 'Mine now' }, token);
+      await refused(400, 'PATCH', base(), { status: 'SLEEPING' });
+      const renamed = await platform.call('PATCH', base(), { name: 'Acme Ltd' });
+      assert.equal(renamed.json().name, 'Acme Ltd');
+    });
+
     test('malformed JSON answers 400 and writes nothing', async () => {
       const error = await refused(400, 'POST', `${base()}/learning-objects`, '{"loType": "course", "name": ', token);
       assert.equal(error.code, 'malformed_json');
