@@ -10,6 +10,7 @@ import { migrate } from '../store/migrate.ts';
 import { addMirrorCommand } from './mirror.ts';
 import { addSettingOptions, settingsFromOptions } from './options.ts';
 import { addSimulateCommands } from './simulate.ts';
+import { addWebhookCommands } from './webhooks.ts';
 
 const version = '0.1.0';
 
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
   });
 
   addMirrorCommand(program, stopOnSignals);
+  addWebhookCommands(program);
   addSimulateCommands(program);
 
   const catalog = program.command('catalog').description('The event catalog.');
