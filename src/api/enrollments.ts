@@ -1,7 +1,11 @@
 // Routes for enrollments under /v1/accounts/{accountId}/enrollments: enroll, unenroll, complete, progress, and the list.
 import { Type } from '@sinclair/typebox';
+import { completeEnrollment } from '../platform/complete-enrollment.ts';
 import { actors, type Enrollment, isoOrNull } from '../platform/domain.ts';
-import { complete, enroll, listEnrollments, recordProgress, unenroll } from '../platform/enrollments.ts';
+import { enroll } from '../platform/enroll.ts';
+import { listEnrollments } from '../platform/list-enrollments.ts';
+import { recordProgress } from '../platform/record-progress.ts';
+import { unenroll } from '../platform/unenroll.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { AccountParams, digits, numberOf } from './path-params.ts';
 
@@ -78,7 +82,7 @@ export async function enrollmentRoutes(app: LearnhookApp, { context, auth }: Api
     async (req) => {
       const accountId = numberOf(req.params.accountId);
       await auth.requireAccount(req, accountId);
-      return enrollmentBody(await complete(context, accountId, req.body));
+      return enrollmentBody(await completeEnrollment(context, accountId, req.body));
     },
   );
   app.post(

@@ -1,18 +1,10 @@
-// Enrollment actions (enroll, unenroll, complete, progress) and the enrollment list; each is one transaction through runAction.
+// The frame of every enrollment action: load what the enrollment rules look at, apply one, write its rows, in one transaction.
 import { conflict, notFound } from '../api/errors.ts';
 import type { ProducerContext } from '../context.ts';
-import {
-  type Actor,
-  type Enrollment,
-  type Instance,
-  type LearningObject,
-  type EnrollmentState as RowState,
-  toEnrollment,
-  toInstance,
-} from './domain.ts';
+import { type Actor, type Enrollment, type Instance, type LearningObject, toEnrollment, toInstance } from './domain.ts';
 import { loadInstance } from './instances.ts';
 import { loadLearningObject } from './learning-objects.ts';
-import * as rules from './rules/enrollments.ts';
+import type * as rules from './rules/enrollments.ts';
 import type { RuleOutcome } from './rules/outcome.ts';
 import { randomFor, runAction, type Trx } from './run-action.ts';
 
@@ -116,9 +108,10 @@ export interface EnrollmentRequest {
   actor: Actor;
 }
 
-type EnrollmentRule = (state: rules.EnrollmentState, now: number, random: () => number) => RuleOutcome<rules.EnrollmentChanges>;
+export type EnrollmentRule = (state: rules.EnrollmentState, now: number, random: () => number) => RuleOutcome<rules.EnrollmentChanges>;
 
-async function enrollmentAction(
+/** Runs one enrollment rule on the learner's enrollment in an instance; returns that enrollment as written. */
+export async function runEnrollmentAction(
   context: ProducerContext,
   accountId: number,
   name: string,
@@ -133,63 +126,4 @@ async function enrollmentAction(
     if (!written) throw new Error(`enrollment of user ${request.userId} in ${request.loInstanceId} vanished inside its own transaction`);
     return { value: written, outcome: decided };
   });
-}
-
-export function enroll(context: ProducerContext, accountId: number, request: EnrollmentRequest): Promise<Enrollment> {
-  return enrollmentAction(context, accountId, 'enroll', request, (state, now) => rules.enroll(state, request, now));
-}
-
-export function unenroll(context: ProducerContext, accountId: number, request: EnrollmentRequest): Promise<Enrollment> {
-  return enrollmentAction(context, accountId, 'unenroll', request, (state, now) => rules.unenroll(state, request, now));
-}
-
-export function complete(
-  context: ProducerContext,
-  accountId: number,
-  request: EnrollmentRequest & { hasPassed?: boolean },
-): Promise<Enrollment> {
-  const { progressDelay } = context.settings;
-  return enrollmentAction(context, accountId, 'complete', request, (state, now, random) =>
-    rules.complete(state, { ...request, progressDelay }, now, random),
-  );
-}
-
-export function recordProgress(
-  context: ProducerContext,
-  accountId: number,
-  request: EnrollmentRequest & { progressPercent: number },
-): Promise<Enrollment> {
-  const { progressDelay } = context.settings;
-  return enrollmentAction(context, accountId, 'progress', request, (state, now, random) =>
-    rules.recordProgress(state, { ...request, progressDelay }, now, random),
-  );
-}
-
-export interface EnrollmentFilter {
-  userId?: number;
-  loInstanceId?: string;
-  loId?: string;
-  loType?: string;
-  state?: RowState;
-  /** Rows after this offset (the page cursor). */
-  offset: number;
-  limit: number;
-}
-
-/** A page of the account's enrollments in (userId, loInstanceId) order. */
-export async function listEnrollments(context: ProducerContext, accountId: number, filter: EnrollmentFilter): Promise<Enrollment[]> {
-  let query = context.database.db
-    .selectFrom('enrollments')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .orderBy('user_id')
-    .orderBy('lo_instance_id')
-    .limit(filter.limit)
-    .offset(filter.offset);
-  if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
-  if (filter.loInstanceId !== undefined) query = query.where('lo_instance_id', '=', filter.loInstanceId);
-  if (filter.loId !== undefined) query = query.where('lo_id', '=', filter.loId);
-  if (filter.loType !== undefined) query = query.where('lo_type', '=', filter.loType);
-  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
-  return (await query.execute()).map(toEnrollment);
 }
