@@ -6,7 +6,7 @@ import { replayHeader, sequenceHeader, testHeader, webhookIdHeader } from '../ca
 import type { MirrorContext } from './mirror-context.ts';
 import { parseEnvelope } from './parse-envelope.ts';
 import { readStatus } from './read-status.ts';
-import { storeBatch } from './store-batch.ts';
+import { InboxWriter } from './store-batch.ts';
 import { verify } from './verify.ts';
 
 /** Per-request log lines would drown everything at delivery rates; failures are still logged by the error handler. */
@@ -28,6 +28,7 @@ export function buildMirrorApp(context: MirrorContext, metrics: Registry): Fasti
   }) as unknown as FastifyInstance;
   installErrorHandler(app);
   const secrets = context.settings.mirrorSecret.split(/\s+/).filter(Boolean);
+  const inbox = new InboxWriter(context.database);
   // The signature covers the exact bytes sent: keep the body as text and parse it only after verifying.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
@@ -52,8 +53,7 @@ export function buildMirrorApp(context: MirrorContext, metrics: Registry): Fasti
       throw new ApiError(400, 'invalid_envelope', `the body is not a delivery envelope: ${parsed.problems.join('; ')}`, parsed.problems);
     const batchId = headerText(request.headers[webhookIdHeader]);
     const sequence = headerText(request.headers[sequenceHeader]);
-    const result = await storeBatch(
-      context.database,
+    const result = await inbox.write(
       {
         ...(batchId ? { batchId } : {}),
         ...(sequence ? { sequence } : {}),

@@ -1,4 +1,5 @@
-// Writes a verified, parsed delivery durably into the inbox; the 202 goes out only after this commit.
+// Writes verified, parsed deliveries durably into the inbox; the 202 goes out only after their commit.
+import type { Transaction } from 'kysely';
 import { parseSequenceRange } from '../catalog/index.ts';
 import type { Database } from '../store/database.ts';
 import type { MirrorSchema } from './schema.ts';
@@ -16,10 +17,10 @@ export interface IncomingBatch {
 
 export type StoreResult = { stored: true; inboxId: number } | { stored: false; duplicateOf: number };
 
-/** Inserts the batch; a batch id already in the inbox is not stored again and is recorded as a duplicate batch. */
-export async function storeBatch(database: Database<MirrorSchema>, batch: IncomingBatch, now: number): Promise<StoreResult> {
+/** Inserts one batch in the caller's transaction; a batch id already in the inbox is recorded as a duplicate batch instead. */
+async function insertBatch(trx: Transaction<MirrorSchema>, batch: IncomingBatch, now: number): Promise<StoreResult> {
   const range = parseSequenceRange(batch.sequence);
-  const inserted = await database.db
+  const inserted = await trx
     .insertInto('inbox')
     .values({
       batch_id: batch.batchId ?? null,
@@ -37,12 +38,12 @@ export async function storeBatch(database: Database<MirrorSchema>, batch: Incomi
     .returning('id')
     .executeTakeFirst();
   if (inserted) return { stored: true, inboxId: inserted.id };
-  const existing = await database.db
+  const existing = await trx
     .selectFrom('inbox')
     .select('id')
     .where('batch_id', '=', batch.batchId ?? '')
     .executeTakeFirstOrThrow();
-  await database.db
+  await trx
     .insertInto('anomalies')
     .values({
       account_id: batch.accountId,
@@ -56,4 +57,61 @@ export async function storeBatch(database: Database<MirrorSchema>, batch: Incomi
     })
     .execute();
   return { stored: false, duplicateOf: existing.id };
+}
+
+/** Stores one batch in its own transaction. */
+export async function storeBatch(database: Database<MirrorSchema>, batch: IncomingBatch, now: number): Promise<StoreResult> {
+  return database.db.transaction().execute((trx) => insertBatch(trx, batch, now));
+}
+
+interface Pending {
+  batch: IncomingBatch;
+  now: number;
+  resolve: (result: StoreResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for the receiver: batches that arrive while a commit is under way are written together in the
+ * next transaction, so a burst costs one commit per group instead of one per request. Nothing is answered
+ * before its group has committed; a failed commit fails the whole group (each sender retries).
+ */
+export class InboxWriter {
+  #pending: Pending[] = [];
+  #flushing = false;
+
+  constructor(
+    private readonly database: Database<MirrorSchema>,
+    private readonly maxGroup = 200,
+  ) {}
+
+  write(batch: IncomingBatch, now: number): Promise<StoreResult> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ batch, now, resolve, reject });
+      if (this.#flushing) return;
+      this.#flushing = true;
+      // SQLite commits synchronously, so nothing would gather during a commit: wait one turn of the event
+      // loop, in which the other requests already read are verified and join the group.
+      setImmediate(() => void this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const group = this.#pending.splice(0, this.maxGroup);
+      try {
+        const results = await this.database.db.transaction().execute(async (trx) => {
+          const stored: StoreResult[] = [];
+          for (const item of group) stored.push(await insertBatch(trx, item.batch, item.now));
+          return stored;
+        });
+        group.forEach((item, index) => {
+          item.resolve(results[index] as StoreResult);
+        });
+      } catch (error) {
+        for (const item of group) item.reject(error);
+      }
+    }
+    this.#flushing = false;
+  }
 }
