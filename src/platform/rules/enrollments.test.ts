@@ -82,6 +82,11 @@ describe('enrollment rules', () => {
     const batch = unenroll(state, { userId: 1001, actor: 'manager' }, at);
     assert.deepEqual(names(batch.events), ['COURSE_UNENROLLMENT_BATCH', 'CI_STATS']);
     assert.deepEqual(batch.changes.counts, { enrollmentCount: 0, waitlistCount: 0 });
+    assert.equal(
+      unenroll(courseState({ ...state, enrollment: anEnrollment({ progressPercent: 35 }) }), { userId: 1001, actor: 'learner' }, at).changes
+        .enrollments[0]?.progressPercent,
+      0,
+    );
     assertCatalogValid(batch.events);
   });
 
@@ -149,6 +154,17 @@ describe('enrollment rules', () => {
       ],
     );
     assertCatalogValid(decided.scheduled);
+  });
+
+  test("certification completions carry no hasPassed, in the event and in the enrollment (as in the guide's samples)", () => {
+    const certification = aLearningObject({ id: 'certification:3', loType: 'certification' });
+    const enrollment = anEnrollment({ loId: certification.id, loInstanceId: 'certification:3_1', loType: 'certification' });
+    const state = courseState({ lo: certification, instance: anInstance({ id: 'certification:3_1', loId: certification.id }), enrollment });
+    const decided = complete(state, { userId: 1001, actor: 'learner', hasPassed: true, progressDelay: noDelay }, at, random);
+    assert.deepEqual(names(decided.events), ['CERTIFICATION_COMPLETED']);
+    assert.equal('hasPassed' in (decided.events[0]?.data ?? {}), false);
+    assert.equal(decided.changes.enrollments[0]?.hasPassed, null);
+    assertCatalogValid(decided.events);
   });
 
   test('when every course of the path is complete, the path completes: LEARNING_PATH_COMPLETED for the learner', () => {

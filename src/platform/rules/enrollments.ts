@@ -71,7 +71,11 @@ function enrollmentEvent(enrollment: Enrollment, actor: Actor): EventDraft {
   };
 }
 
-/** Certification completions carry no `hasPassed`, as in the guide's samples. */
+/** Certification completions carry no `hasPassed`, as in the guide's samples; the enrollment keeps none either. */
+function passed(loType: LoType, hasPassed: boolean | undefined): boolean | null {
+  return loType === 'certification' ? null : (hasPassed ?? true);
+}
+
 function completionEvent(enrollment: Enrollment, actor: Actor): EventDraft {
   const data: Record<string, unknown> = { ...core(enrollment), dateCompleted: new Date(enrollment.dateCompleted ?? 0).toISOString() };
   if (enrollment.loType !== 'certification') data.hasPassed = enrollment.hasPassed ?? true;
@@ -168,7 +172,8 @@ export function unenroll(state: EnrollmentState, action: EnrollmentAction, now: 
       `user ${action.userId} is enrolled in ${instance.id} through ${enrollment.parentInstanceId}; unenroll from that instead`,
       'enrolled_through_parent',
     );
-  const gone: Enrollment = { ...enrollment, state: 'UNENROLLED', updatedAt: now };
+  // The record ends with the unenrollment event: a later enrollment starts from 0 %, as a consumer of the events sees it.
+  const gone: Enrollment = { ...enrollment, state: 'UNENROLLED', progressPercent: 0, updatedAt: now };
   const events: EventDraft[] = [];
   if (enrollment.state === 'ENROLLED')
     events.push({ eventName: enrollmentEventName('unenrollment', loType, eventClass(action.actor)), data: core(enrollment) });
@@ -215,7 +220,7 @@ export function complete(
     ...enrollment,
     state: 'COMPLETED',
     progressPercent: 100,
-    hasPassed: action.hasPassed ?? true,
+    hasPassed: passed(enrollment.loType, action.hasPassed),
     dateStarted: enrollment.dateStarted ?? now,
     dateCompleted: now,
     updatedAt: now,
@@ -233,7 +238,9 @@ export function complete(
     progressPercent: allDone ? 100 : parentPercent(siblings),
     dateStarted: parent.enrollment.dateStarted ?? now,
     updatedAt: now,
-    ...(allDone && parent.enrollment.state === 'ENROLLED' ? { state: 'COMPLETED' as const, hasPassed: true, dateCompleted: now } : {}),
+    ...(allDone && parent.enrollment.state === 'ENROLLED'
+      ? { state: 'COMPLETED' as const, hasPassed: passed(parent.enrollment.loType, true), dateCompleted: now }
+      : {}),
   };
   const scheduled: ScheduledDraft[] = [
     learnerProgress(done, now, action.progressDelay, random),
