@@ -89,6 +89,20 @@ for (const dialect of dialects) {
       assert.equal(renamed.json().name, 'Acme Ltd');
     });
 
+    test('the OpenAPI document at /docs lists the platform and public read API; /healthz answers', async () => {
+      const docs = (await platform.call('GET', '/docs')).json();
+      for (const path of [
+        '/v1/accounts/{accountId}/enrollments',
+        '/v1/accounts/{accountId}/learning-objects/{loId}/instances',
+        '/v1/accounts/{accountId}/events',
+        '/primeapi/v2/learningObjects',
+        '/primeapi/v2/reports/training.csv',
+      ]) {
+        assert.ok(docs.paths[path], `${path} is documented`);
+      }
+      assert.deepEqual((await platform.call('GET', '/healthz')).json(), { status: 'ok' });
+    });
+
     test('malformed JSON answers 400 and writes nothing', async () => {
       const error = await refused(400, 'POST', `${base()}/learning-objects`, '{"loType": "course", "name": ', token);
       assert.equal(error.code, 'malformed_json');
