@@ -103,6 +103,57 @@ for (const dialect of dialects) {
       assert.deepEqual((await platform.call('GET', '/healthz')).json(), { status: 'ok' });
     });
 
+    test('concurrent enrollments never oversell seats: exactly the seats, then the waitlist, then 409; CI_STATS counts stay exact', async () => {
+      const course = (
+        await platform.call('POST', `${base()}/learning-objects`, { loType: 'course', name: 'Rush', via: 'migration' }, token)
+      ).json().id;
+      const rush = (
+        await platform.call(
+          'POST',
+          `${base()}/learning-objects/${course}/instances`,
+          { name: 'Rush', seatLimit: 5, waitlistLimit: 3 },
+          token,
+        )
+      ).json().id;
+      const learners = await Promise.all(
+        Array.from(
+          { length: 20 },
+          async (_, index) =>
+            (await platform.call('POST', `${base()}/users`, { name: `R${index}`, email: `r${index}@example.com` }, token)).json()
+              .id as number,
+        ),
+      );
+      const before = (await platform.call('GET', `${base()}/events?limit=1000`, undefined, token)).json().events.length;
+      const answers = await Promise.all(
+        learners.map((learner) =>
+          platform.call('POST', `${base()}/enrollments`, { userId: learner, loInstanceId: rush, actor: 'learner' }, token),
+        ),
+      );
+      const states = answers.filter((answer) => answer.statusCode === 201).map((answer) => answer.json().state);
+      assert.equal(states.filter((state) => state === 'ENROLLED').length, 5);
+      assert.equal(states.filter((state) => state === 'WAITLISTED').length, 3);
+      assert.equal(answers.filter((answer) => answer.statusCode === 409).length, 12);
+      const events = (await platform.call('GET', `${base()}/events?after=${before}&limit=1000`, undefined, token)).json().events;
+      const stats = events
+        .filter((event: { eventName: string }) => event.eventName === 'CI_STATS')
+        .map((event: { data: Record<string, number> }) => [event.data.enrollmentCount, event.data.waitlistCount]);
+      assert.deepEqual(stats, [
+        [1, 0],
+        [2, 0],
+        [3, 0],
+        [4, 0],
+        [5, 0],
+        [5, 1],
+        [5, 2],
+        [5, 3],
+      ]);
+      assert.equal(events.filter((event: { eventName: string }) => event.eventName === 'COURSE_ENROLLMENT').length, 5);
+      assert.deepEqual(
+        events.map((event: { seq: number }) => event.seq),
+        events.map((_: unknown, index: number) => before + index + 1),
+      );
+    });
+
     test('malformed JSON answers 400 and writes nothing', async () => {
       const error = await refused(400, 'POST', `${base()}/learning-objects`, '{"loType": "course", "name": ', token);
       assert.equal(error.code, 'malformed_json');
