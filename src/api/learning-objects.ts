@@ -10,7 +10,7 @@ import {
   retireLearningObject,
   updateLearningObject,
 } from '../platform/learning-objects.ts';
-import { readLearningObjects } from '../platform/public-read.ts';
+import { readLearningObjects } from '../platform/read-learning-objects.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { badRequest } from './errors.ts';
 import { AccountParams, digits, numberOf } from './path-params.ts';

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type Instance, isoOrNull, type LearningObject, type User } from '../platform/domain.ts';
-import { type LearningObjectWithInstances, readLearningObjects } from '../platform/public-read.ts';
+import { type LearningObjectWithInstances, readLearningObjects } from '../platform/read-learning-objects.ts';
 import { listUsers } from '../platform/users.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { type Principal, tokenOf } from './auth.ts';
