@@ -86,6 +86,8 @@ export function startProjector(context: MirrorContext): RunningProjector {
       if (!outcome) break;
       count++;
       await afterBatch(outcome);
+      // SQLite answers synchronously: without this turn of the event loop a long backlog would starve the receiver.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return count;
   };
