@@ -163,10 +163,7 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
       const afterNum = pageCursor(request.query['page[cursor]']);
       const includeInstances = (request.query.include ?? '').split(',').includes('instances');
       const accountId = scopeOf(principal);
-      const found = await readLearningObjects(
-        context,
-        ids ? { accountId, ids } : { accountId, limit: limit + 1, ...(afterNum !== undefined ? { afterNum } : {}) },
-      );
+      const found = await readLearningObjects(context, ids ? { accountId, ids } : { accountId, limit: limit + 1, afterNum });
       const more = !ids && found.length > limit;
       const items = more ? found.slice(0, limit) : found;
       const body: Record<string, unknown> = { data: items.map(learningObjectResource) };
