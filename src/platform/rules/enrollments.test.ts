@@ -156,14 +156,14 @@ describe('enrollment rules', () => {
     assertCatalogValid(decided.scheduled);
   });
 
-  test("certification completions carry no hasPassed, in the event and in the enrollment (as in the guide's samples)", () => {
+  test("certification completions carry hasPassed too (SPEC §5: its absence in the guide's samples is a typo)", () => {
     const certification = aLearningObject({ id: 'certification:3', loType: 'certification' });
     const enrollment = anEnrollment({ loId: certification.id, loInstanceId: 'certification:3_1', loType: 'certification' });
     const state = courseState({ lo: certification, instance: anInstance({ id: 'certification:3_1', loId: certification.id }), enrollment });
     const decided = complete(state, { userId: 1001, actor: 'learner', hasPassed: true, progressDelay: noDelay }, at, random);
     assert.deepEqual(names(decided.events), ['CERTIFICATION_COMPLETED']);
-    assert.equal('hasPassed' in (decided.events[0]?.data ?? {}), false);
-    assert.equal(decided.changes.enrollments[0]?.hasPassed, null);
+    assert.equal(decided.events[0]?.data.hasPassed, true);
+    assert.equal(decided.changes.enrollments[0]?.hasPassed, true);
     assertCatalogValid(decided.events);
   });
 

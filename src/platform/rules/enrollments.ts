@@ -71,14 +71,10 @@ function enrollmentEvent(enrollment: Enrollment, actor: Actor): EventDraft {
   };
 }
 
-/** Certification completions carry no `hasPassed`, as in the guide's samples; the enrollment keeps none either. */
-function passed(loType: LoType, hasPassed: boolean | undefined): boolean | null {
-  return loType === 'certification' ? null : (hasPassed ?? true);
-}
-
 function completionEvent(enrollment: Enrollment, actor: Actor): EventDraft {
   const data: Record<string, unknown> = { ...core(enrollment), dateCompleted: new Date(enrollment.dateCompleted ?? 0).toISOString() };
-  if (enrollment.loType !== 'certification') data.hasPassed = enrollment.hasPassed ?? true;
+  // Every completion carries hasPassed, certifications too: SPEC §5 reads its absence in the guide's samples as a typo.
+  data.hasPassed = enrollment.hasPassed ?? true;
   return { eventName: enrollmentEventName('completion', enrollment.loType, eventClass(actor)), data };
 }
 
@@ -220,7 +216,7 @@ export function complete(
     ...enrollment,
     state: 'COMPLETED',
     progressPercent: 100,
-    hasPassed: passed(enrollment.loType, action.hasPassed),
+    hasPassed: action.hasPassed ?? true,
     dateStarted: enrollment.dateStarted ?? now,
     dateCompleted: now,
     updatedAt: now,
@@ -238,9 +234,7 @@ export function complete(
     progressPercent: allDone ? 100 : parentPercent(siblings),
     dateStarted: parent.enrollment.dateStarted ?? now,
     updatedAt: now,
-    ...(allDone && parent.enrollment.state === 'ENROLLED'
-      ? { state: 'COMPLETED' as const, hasPassed: passed(parent.enrollment.loType, true), dateCompleted: now }
-      : {}),
+    ...(allDone && parent.enrollment.state === 'ENROLLED' ? { state: 'COMPLETED' as const, hasPassed: true, dateCompleted: now } : {}),
   };
   const scheduled: ScheduledDraft[] = [
     learnerProgress(done, now, action.progressDelay, random),
