@@ -1,4 +1,5 @@
 // The background loop that applies inbox rows in receipt order, each in its own transaction, and raises alerts.
+import { sql } from 'kysely';
 import type { RunningService } from '../server.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
@@ -28,6 +29,10 @@ export async function projectNext(context: MirrorContext, enrich: boolean): Prom
     if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
     const row = await query.executeTakeFirst();
     if (!row) return undefined;
+    // One account's rows are applied by one process at a time: its records and its sequence marks are read, then written.
+    if (database.dialect === 'postgres') {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${`learnhook_mirror_account_${row.account_id}`}))`.execute(trx);
+    }
     const now = context.now();
     const outcome = await projectBatch(trx, row, { now, enrich });
     if (outcome.newestEventAt !== undefined) {

@@ -70,12 +70,10 @@ export async function trackSequence(
       }
     }
   }
-  if (last > highest) {
-    await trx
-      .insertInto('sequence_marks')
-      .values({ account_id: accountId, highest_seq: last })
-      .onConflict((conflict) => conflict.column('account_id').doUpdateSet({ highest_seq: last }))
-      .execute();
+  if (!mark) {
+    await trx.insertInto('sequence_marks').values({ account_id: accountId, highest_seq: last }).execute();
+  } else if (last > highest) {
+    await trx.updateTable('sequence_marks').set({ highest_seq: last }).where('account_id', '=', accountId).execute();
   }
   return change;
 }
