@@ -56,11 +56,17 @@ function normaliseData(data: Record<string, unknown>): Record<string, unknown> {
   return result;
 }
 
+const knownKeys = new Map<string, readonly string[]>(
+  Object.entries(dataSchemas).map(([name, schema]) => [name, Object.keys((schema as TObject).properties ?? {})]),
+);
+
 /** The data fields the catalog knows for an event; unknown extra fields are kept in the inbox but not checked. */
 function knownFields(eventName: string, data: Record<string, unknown>): Record<string, unknown> {
-  const schema = dataSchemas[eventName] as TObject | undefined;
-  if (!schema?.properties) return data;
-  return Object.fromEntries(Object.keys(schema.properties).flatMap((key) => (key in data ? [[key, data[key]]] : [])));
+  const keys = knownKeys.get(eventName);
+  if (!keys) return data;
+  const known: Record<string, unknown> = {};
+  for (const key of keys) if (key in data) known[key] = data[key];
+  return known;
 }
 
 const checkers = new Map<string, TypeCheck<TSchema>>();
