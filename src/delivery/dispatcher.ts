@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ProducerContext } from '../context.ts';
-import { type DeliveryDeps, deliverNextBatch } from './deliver-next-batch.ts';
+import { AttemptLog } from './attempt-log.ts';
+import { type DeliveryDeps, deliverWebhook } from './deliver-webhook.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliverySender } from './send-delivery.ts';
@@ -55,7 +56,14 @@ export class Dispatcher {
     notifier: Notifier,
   ) {
     const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.#deps = { context, sender: new DeliverySender(context.settings), metrics: deliveryMetrics(context), notifier, owner };
+    this.#deps = {
+      context,
+      sender: new DeliverySender(context.settings),
+      metrics: deliveryMetrics(context),
+      notifier,
+      attempts: new AttemptLog(context),
+      owner,
+    };
   }
 
   start(): void {
@@ -124,7 +132,7 @@ export class Dispatcher {
     const run = (async () => {
       try {
         // Keep the lease while there is work: one request in flight per webhook, batch after batch.
-        while (!this.#stopping && (await deliverNextBatch(this.#deps, webhookId)) === 'delivered') {}
+        await deliverWebhook(this.#deps, webhookId, () => this.#stopping);
       } catch (error) {
         this.context.logger.error(
           { err: error, webhookId },

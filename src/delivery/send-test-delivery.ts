@@ -2,7 +2,7 @@
 import { sampleEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import { buildDelivery } from './build-delivery.ts';
-import { newBatchId } from './deliver-next-batch.ts';
+import { newBatchId } from './deliver-webhook.ts';
 import { DeliverySender } from './send-delivery.ts';
 import { getWebhookRow } from './webhooks.ts';
 
