@@ -15,6 +15,8 @@ export interface ProjectionOutcome {
   ignored: number;
   outOfOrder: number;
   sequence: SequenceChange;
+  /** Keys of LO, instance and user rows this batch made sure exist (see `ProjectionOptions.existing`). */
+  touched: string[];
   /** Newest event timestamp of the batch (for the end-to-end lag); undefined for an empty or test batch. */
   newestEventAt?: number;
 }
@@ -23,6 +25,8 @@ export interface ProjectionOptions {
   now: number;
   /** Queue the LO and user ids seen for the enricher (only when a read API is configured). */
   enrich: boolean;
+  /** Keys of rows known to exist (committed earlier; rows are never deleted), so their insert can be skipped. */
+  existing?: ReadonlySet<string>;
 }
 
 async function recordAnomaly(
@@ -53,30 +57,45 @@ async function enqueue(trx: Trx, accountId: number, kind: 'learningObject' | 'us
 }
 
 /** Makes sure the LO, instance and user an event names have rows: a row exists once any event names it. */
-async function touchReferenced(trx: Trx, accountId: number, event: MirrorEvent, options: ProjectionOptions): Promise<void> {
+async function touchReferenced(
+  trx: Trx,
+  accountId: number,
+  event: MirrorEvent,
+  options: ProjectionOptions,
+  touched: string[],
+): Promise<void> {
   const { loId, loType, loInstanceId, userId } = event.data;
+  const isNew = (key: string) => !options.existing?.has(key) && !touched.includes(key);
   if (typeof loId === 'string' && typeof loType === 'string') {
-    const inserted = await trx
-      .insertInto('learning_objects')
-      .values({ ...emptyLoColumns, account_id: accountId, lo_id: loId, lo_type: loType })
-      .onConflict((conflict) => conflict.columns(['account_id', 'lo_id']).doNothing())
-      .executeTakeFirst();
-    if (options.enrich && Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0)
-      await enqueue(trx, accountId, 'learningObject', loId, options.now);
-    if (typeof loInstanceId === 'string') {
+    const loKey = `lo ${accountId} ${loId}`;
+    if (isNew(loKey)) {
+      const inserted = await trx
+        .insertInto('learning_objects')
+        .values({ ...emptyLoColumns, account_id: accountId, lo_id: loId, lo_type: loType })
+        .onConflict((conflict) => conflict.columns(['account_id', 'lo_id']).doNothing())
+        .executeTakeFirst();
+      touched.push(loKey);
+      if (options.enrich && Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0)
+        await enqueue(trx, accountId, 'learningObject', loId, options.now);
+    }
+    const instanceKey = `instance ${accountId} ${loInstanceId}`;
+    if (typeof loInstanceId === 'string' && isNew(instanceKey)) {
       await trx
         .insertInto('lo_instances')
         .values({ ...emptyInstanceColumns, account_id: accountId, lo_instance_id: loInstanceId, lo_id: loId, lo_type: loType })
         .onConflict((conflict) => conflict.columns(['account_id', 'lo_instance_id']).doNothing())
         .execute();
+      touched.push(instanceKey);
     }
   }
-  if (typeof userId === 'number') {
+  const userKey = `user ${accountId} ${userId}`;
+  if (typeof userId === 'number' && isNew(userKey)) {
     const inserted = await trx
       .insertInto('users')
       .values({ ...emptyUserColumns, account_id: accountId, user_id: userId })
       .onConflict((conflict) => conflict.columns(['account_id', 'user_id']).doNothing())
       .executeTakeFirst();
+    touched.push(userKey);
     if (options.enrich && Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0)
       await enqueue(trx, accountId, 'user', String(userId), options.now);
   }
@@ -123,9 +142,15 @@ const emptyUserColumns = {
 };
 
 /** Applies one catalog event; returns what the arrival order made visible. */
-async function applyEvent(trx: Trx, accountId: number, event: MirrorEvent, options: ProjectionOptions): Promise<Observation[]> {
+async function applyEvent(
+  trx: Trx,
+  accountId: number,
+  event: MirrorEvent,
+  options: ProjectionOptions,
+  touched: string[],
+): Promise<Observation[]> {
   const family = eventDefinition(event.eventName)?.family;
-  await touchReferenced(trx, accountId, event, options);
+  await touchReferenced(trx, accountId, event, options, touched);
   switch (family) {
     case 'enrollment':
     case 'completion':
@@ -231,7 +256,14 @@ function subjectOf(event: MirrorEvent): string | undefined {
 
 /** Projects one inbox row (not yet processed) and marks it processed, all in the caller's transaction. */
 export async function projectBatch(trx: Trx, inbox: InboxRow, options: ProjectionOptions): Promise<ProjectionOutcome> {
-  const outcome: ProjectionOutcome = { applied: 0, duplicates: 0, ignored: 0, outOfOrder: 0, sequence: { opened: [], closed: [] } };
+  const outcome: ProjectionOutcome = {
+    applied: 0,
+    duplicates: 0,
+    ignored: 0,
+    outOfOrder: 0,
+    sequence: { opened: [], closed: [] },
+    touched: [],
+  };
   const parsed = parseEnvelope(JSON.parse(inbox.body));
   const markDone = () => trx.updateTable('inbox').set({ processed_at: options.now }).where('id', '=', inbox.id).execute();
   // Test deliveries carry sample events outside the account's sequence: acknowledged, never applied.
@@ -277,7 +309,7 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
       });
       continue;
     }
-    const observations = await applyEvent(trx, accountId, event, options);
+    const observations = await applyEvent(trx, accountId, event, options, outcome.touched);
     outcome.applied++;
     for (const observation of observations) {
       if (observation.kind === 'ignored_by_rule') outcome.ignored++;

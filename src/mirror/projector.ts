@@ -20,10 +20,18 @@ export interface RunningProjector extends RunningService {
   totals: ProjectorTotals;
 }
 
-/** Applies the oldest pending inbox row; false when none is pending. */
+/** Per database: keys of LO, instance and user rows known to exist, filled only after their transaction committed. */
+const existingRows = new WeakMap<object, Set<string>>();
+
+/** Applies the oldest pending inbox row; undefined when none is pending. */
 export async function projectNext(context: MirrorContext, enrich: boolean): Promise<ProjectionOutcome | undefined> {
   const { database } = context;
-  return database.db.transaction().execute(async (trx) => {
+  let existing = existingRows.get(database.db);
+  if (!existing || existing.size > 200_000) {
+    existing = new Set();
+    existingRows.set(database.db, existing);
+  }
+  const outcome = await database.db.transaction().execute(async (trx) => {
     let query = trx.selectFrom('inbox').selectAll().where('processed_at', 'is', null).orderBy('id').limit(1);
     // Several mirror processes on one PostgreSQL each take a different row.
     if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
@@ -34,7 +42,7 @@ export async function projectNext(context: MirrorContext, enrich: boolean): Prom
       await sql`SELECT pg_advisory_xact_lock(hashtext(${`learnhook_mirror_account_${row.account_id}`}))`.execute(trx);
     }
     const now = context.now();
-    const outcome = await projectBatch(trx, row, { now, enrich });
+    const outcome = await projectBatch(trx, row, { now, enrich, existing });
     if (outcome.newestEventAt !== undefined) {
       for (const [key, value] of [
         ['lag_ms', Math.max(0, now - outcome.newestEventAt)],
@@ -49,6 +57,8 @@ export async function projectNext(context: MirrorContext, enrich: boolean): Prom
     }
     return outcome;
   });
+  for (const key of outcome?.touched ?? []) existing.add(key);
+  return outcome;
 }
 
 export function startProjector(context: MirrorContext): RunningProjector {
