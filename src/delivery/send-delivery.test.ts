@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeliverySender } from './send-delivery.ts';
-import { freePort, startReceiver } from './test-receiver.ts';
+import { type Answer, freePort, startReceiver } from './test-receiver.ts';
 
 const body = JSON.stringify({ accountId: 1, events: [] });
 const settings = { connectTimeoutMs: 1000, socketTimeoutMs: 1000, concurrency: 2 };
 
 test('only a 2xx acknowledges; a redirect is not followed and counts as a failure; 429 passes its retry-after on', async () => {
-  const answers = [
+  const answers: Answer[] = [
     { status: 202 },
     { status: 302, headers: { location: 'http://127.0.0.1:9/elsewhere' } },
     { status: 429, headers: { 'retry-after': '7' } },
