@@ -74,6 +74,32 @@ for (const dialect of dialects) {
       }
     });
 
+    test('after a secret rotation, deliveries verify with the new and, during the overlap, the old secret', async () => {
+      const receiver = await startReceiver();
+      try {
+        const accountId = await producer.createAccount('rotation');
+        const { id, secret: old } = await producer.createWebhook(accountId, {
+          name: 'w',
+          url: receiver.url,
+          events: ['LEARNING_OBJECT_DRAFT'],
+        });
+        const rotated = await producer.app.inject({
+          method: 'POST',
+          url: `/v1/accounts/${accountId}/webhooks/${id}/rotate-secret`,
+          headers: admin(),
+        });
+        const fresh = rotated.json().secret as string;
+        await producer.append(accountId, 1);
+        await receiver.waitFor(() => receiver.acknowledgedEvents().length === 1);
+        const delivery = receiver.deliveries[0];
+        assert.equal(String(delivery?.headers['webhook-signature']).split(' ').length, 2);
+        for (const secret of [fresh, old ?? ''])
+          assert.ok(new Webhook(secret).verify(delivery?.raw ?? '', delivery?.headers as Record<string, string>));
+      } finally {
+        await receiver.close();
+      }
+    });
+
     test('basic auth sends the authorization header and no signature', async () => {
       const receiver = await startReceiver();
       try {
@@ -175,6 +201,15 @@ for (const dialect of dialects) {
       const base = `/v1/accounts/${accountId}/webhooks`;
       const post = (payload: Record<string, unknown>, headers = admin()) =>
         producer.app.inject({ method: 'POST', url: base, headers, payload });
+      const trial = await producer.createAccount('trial');
+      await updateAccount(producer.context, trial, { status: 'TRIAL' });
+      const onTrial = await producer.app.inject({
+        method: 'POST',
+        url: `/v1/accounts/${trial}/webhooks`,
+        headers: admin(),
+        payload: { name: 'x', url: 'http://127.0.0.1:9/x', events: ['CI_STATS'] },
+      });
+      assert.equal(onTrial.statusCode, 422, 'webhooks only for ACTIVE accounts');
       const unknownEvent = await post({ name: 'x', url: 'http://127.0.0.1:9/x', events: ['NOPE'] });
       assert.equal(unknownEvent.statusCode, 400);
       assert.match(unknownEvent.json().error.message, /NOPE/);
