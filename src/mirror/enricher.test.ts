@@ -191,26 +191,29 @@ for (const dialect of dialects) {
       );
       const proxy = await countingProxy(producer.url as string);
       let mirror: RunningMirror | undefined;
+      let second: RunningMirror | undefined;
       try {
         const account = (await call(producer, 'POST', '/v1/accounts', { name: 'Budget Co' })) as { id: number; token: string };
         const base = `/v1/accounts/${account.id}`;
         for (let index = 0; index < 50; index++) {
           await call(producer, 'POST', `${base}/learning-objects`, { loType: 'course', name: `Course ${index}` });
         }
-        mirror = await startMirror(
-          loadSettings(
-            {
-              db: mirrorDb,
-              port: 0,
-              logLevel: 'silent',
-              api: proxy.url,
-              apiToken: account.token,
-              enrichRateLimit: limit,
-              enrichRateWindowMs: windowMs,
-            },
-            {},
-          ),
+        const settings = loadSettings(
+          {
+            db: mirrorDb,
+            port: 0,
+            logLevel: 'silent',
+            api: proxy.url,
+            apiToken: account.token,
+            enrichRateLimit: limit,
+            enrichRateWindowMs: windowMs,
+          },
+          {},
         );
+        mirror = await startMirror(settings);
+        // On PostgreSQL a second mirror shares the database, its queue and its budget, as a second process would.
+        // (Two SQLite connections in one process would block each other's event loop; separate processes do not.)
+        if (dialect.name === 'postgres') second = await startMirror(settings);
         await deliverLog(producer, mirror, account.id);
         await waitForEnrichment(mirror, 30_000);
         const calls = proxy.calls.filter((entry) => entry.status !== 0);
@@ -231,6 +234,7 @@ for (const dialect of dialects) {
           .execute();
         assert.equal(named.length, 50);
       } finally {
+        await second?.stop();
         await mirror?.stop();
         proxy.close();
         await producer.stop();

@@ -2,6 +2,7 @@
 import type { RunningService } from '../server.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type InstanceResource, type LearningObjectResource, maxIdsPerCall, ReadApiClient, type UserResource } from './read-api-client.ts';
+import type { EnrichmentQueueTable } from './schema.ts';
 import { blockRateUntil, takeRateSlot } from './take-rate-slot.ts';
 
 export type EnrichStep = { kind: 'idle' } | { kind: 'wait'; waitMs: number } | { kind: 'fetched'; ids: number };
@@ -13,6 +14,23 @@ export interface RunningEnricher extends RunningService {
 
 const timeOf = (iso: string | null | undefined) => (iso ? Date.parse(iso) : null);
 const maxBackoffMs = 60_000;
+/** How long a claimed id is left to the process that claimed it; after a crash, another takes it then. */
+const claimMs = 60_000;
+
+type QueueEntry = Pick<EnrichmentQueueTable, 'account_id' | 'kind' | 'entity_id'>;
+
+/** Moves an entry's next attempt; with `ifDueAt`, only while it is still due then (a claim). Says whether it moved. */
+async function setNotBefore(context: MirrorContext, entry: QueueEntry, notBefore: number, ifDueAt?: number): Promise<boolean> {
+  let query = context.database.db
+    .updateTable('enrichment_queue')
+    .set({ not_before: notBefore })
+    .where('account_id', '=', entry.account_id)
+    .where('kind', '=', entry.kind)
+    .where('entity_id', '=', entry.entity_id);
+  if (ifDueAt !== undefined) query = query.where('not_before', '<=', ifDueAt);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
 
 async function writeLearningObjects(
   context: MirrorContext,
@@ -120,7 +138,7 @@ export async function enrichStep(context: MirrorContext, client: ReadApiClient):
     .limit(1)
     .executeTakeFirst();
   if (!first) return { kind: 'idle' };
-  const due = await db
+  const candidates = await db
     .selectFrom('enrichment_queue')
     .selectAll()
     .where('account_id', '=', first.account_id)
@@ -129,14 +147,25 @@ export async function enrichStep(context: MirrorContext, client: ReadApiClient):
     .orderBy('requested_at')
     .limit(maxIdsPerCall)
     .execute();
+  // Claim the ids (another mirror process on this database skips them), long enough for one call.
+  const due: typeof candidates = [];
+  for (const entry of candidates) {
+    const claimed = await setNotBefore(context, entry, now + claimMs, now);
+    if (claimed) due.push(entry);
+  }
+  if (due.length === 0) return { kind: 'fetched', ids: 0 };
   const { enrichRateLimit, enrichRateWindowMs } = context.settings;
   const slot = await takeRateSlot(context.database, enrichRateLimit, enrichRateWindowMs, now);
-  if (!slot.granted) return { kind: 'wait', waitMs: slot.waitMs };
+  if (!slot.granted) {
+    for (const entry of due) await setNotBefore(context, entry, now + slot.waitMs);
+    return { kind: 'wait', waitMs: slot.waitMs };
+  }
   const ids = due.map((entry) => entry.entity_id);
   const answer = first.kind === 'user' ? await client.users(ids) : await client.learningObjects(ids);
   if (!answer.ok) {
     if ('rateLimitedForMs' in answer) {
       await blockRateUntil(context.database, context.now() + answer.rateLimitedForMs);
+      for (const entry of due) await setNotBefore(context, entry, context.now() + answer.rateLimitedForMs);
       context.logger.warn(`the read API answered 429; no call for ${answer.rateLimitedForMs} ms`);
       return { kind: 'wait', waitMs: answer.rateLimitedForMs };
     }

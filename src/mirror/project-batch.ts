@@ -243,7 +243,7 @@ async function requeue(trx: Trx, accountId: number, loId: string, now: number): 
   await trx
     .insertInto('enrichment_queue')
     .values({ account_id: accountId, kind: 'learningObject', entity_id: loId, requested_at: now, attempts: 0, not_before: now })
-    .onConflict((conflict) => conflict.columns(['account_id', 'kind', 'entity_id']).doUpdateSet({ requested_at: now }))
+    .onConflict((conflict) => conflict.columns(['account_id', 'kind', 'entity_id']).doUpdateSet({ requested_at: now, not_before: now }))
     .execute();
 }
 
