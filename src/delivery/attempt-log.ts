@@ -43,6 +43,10 @@ export class AttemptLog {
           .execute();
       }
     });
+    // A failed write loses those log lines only; the next flushes must still run.
+    this.#flushing = this.#flushing.catch((error: unknown) =>
+      this.context.logger.error({ err: error }, 'could not write delivery attempts to the log'),
+    );
     return this.#flushing;
   }
 }
