@@ -21,7 +21,7 @@ export type ProducerService = (context: ProducerContext) => Promise<RunningServi
 export interface StartOptions {
   /** Serve HTTP (false for `learnhook worker`). */
   http?: boolean;
-  /** Deliver webhooks (false for `learnhook serve --no-dispatch`). */
+  /** Deliver webhooks; on unless false (`learnhook serve --no-dispatch`). */
   dispatch?: boolean;
   /** Clock for tests. */
   now?: () => number;
@@ -43,7 +43,7 @@ export function databaseUrl(settings: Settings, file = 'learnhook.db'): string {
 /** Services that run beside the API in every producer process; `dispatch` ones only when delivering. */
 function servicesFor(options: StartOptions): ProducerService[] {
   const services: ProducerService[] = [scheduledEventRelease];
-  if (options.dispatch) services.push(startDelivery);
+  if (options.dispatch !== false) services.push(startDelivery);
   return services;
 }
 
