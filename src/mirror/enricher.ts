@@ -19,17 +19,15 @@ const claimMs = 60_000;
 
 type QueueEntry = Pick<EnrichmentQueueTable, 'account_id' | 'kind' | 'entity_id'>;
 
-/** Moves an entry's next attempt; with `ifDueAt`, only while it is still due then (a claim). Says whether it moved. */
-async function setNotBefore(context: MirrorContext, entry: QueueEntry, notBefore: number, ifDueAt?: number): Promise<boolean> {
-  let query = context.database.db
+/** Moves an entry's next attempt. */
+async function setNotBefore(context: MirrorContext, entry: QueueEntry, notBefore: number): Promise<void> {
+  await context.database.db
     .updateTable('enrichment_queue')
     .set({ not_before: notBefore })
     .where('account_id', '=', entry.account_id)
     .where('kind', '=', entry.kind)
-    .where('entity_id', '=', entry.entity_id);
-  if (ifDueAt !== undefined) query = query.where('not_before', '<=', ifDueAt);
-  const result = await query.executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+    .where('entity_id', '=', entry.entity_id)
+    .execute();
 }
 
 async function writeLearningObjects(
@@ -127,33 +125,52 @@ async function writeUsers(context: MirrorContext, accountId: number, users: read
 }
 
 /** One step: the oldest due ids of one account and kind, at most ten, fetched in one call if the budget allows. */
+/**
+ * Claims the oldest due ids of one account and kind, at most ten, for one call: their next attempt moves a claim
+ * period ahead, so other mirror processes on this database pass over them (PostgreSQL: SKIP LOCKED while claiming).
+ */
+async function claimDue(context: MirrorContext, now: number): Promise<EnrichmentQueueTable[]> {
+  const { database } = context;
+  return database.db.transaction().execute(async (trx) => {
+    const first = await trx
+      .selectFrom('enrichment_queue')
+      .select(['account_id', 'kind'])
+      .where('not_before', '<=', now)
+      .orderBy('requested_at')
+      .limit(1)
+      .executeTakeFirst();
+    if (!first) return [];
+    let query = trx
+      .selectFrom('enrichment_queue')
+      .selectAll()
+      .where('account_id', '=', first.account_id)
+      .where('kind', '=', first.kind)
+      .where('not_before', '<=', now)
+      .orderBy('requested_at')
+      .limit(maxIdsPerCall);
+    if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
+    const due = await query.execute();
+    for (const entry of due) {
+      await trx
+        .updateTable('enrichment_queue')
+        .set({ not_before: now + claimMs })
+        .where('account_id', '=', entry.account_id)
+        .where('kind', '=', entry.kind)
+        .where('entity_id', '=', entry.entity_id)
+        .execute();
+    }
+    return due;
+  });
+}
+
+/** One step: claim up to ten due ids and fetch them in one call, if the budget allows. */
 export async function enrichStep(context: MirrorContext, client: ReadApiClient): Promise<EnrichStep> {
   const { db } = context.database;
   const now = context.now();
-  const first = await db
-    .selectFrom('enrichment_queue')
-    .select(['account_id', 'kind'])
-    .where('not_before', '<=', now)
-    .orderBy('requested_at')
-    .limit(1)
-    .executeTakeFirst();
-  if (!first) return { kind: 'idle' };
-  const candidates = await db
-    .selectFrom('enrichment_queue')
-    .selectAll()
-    .where('account_id', '=', first.account_id)
-    .where('kind', '=', first.kind)
-    .where('not_before', '<=', now)
-    .orderBy('requested_at')
-    .limit(maxIdsPerCall)
-    .execute();
-  // Claim the ids (another mirror process on this database skips them), long enough for one call.
-  const due: typeof candidates = [];
-  for (const entry of candidates) {
-    const claimed = await setNotBefore(context, entry, now + claimMs, now);
-    if (claimed) due.push(entry);
-  }
-  if (due.length === 0) return { kind: 'fetched', ids: 0 };
+  const due = await claimDue(context, now);
+  if (due.length === 0) return { kind: 'idle' };
+  const kind = due[0]?.kind;
+  const accountId = due[0]?.account_id as number;
   const { enrichRateLimit, enrichRateWindowMs } = context.settings;
   const slot = await takeRateSlot(context.database, enrichRateLimit, enrichRateWindowMs, now);
   if (!slot.granted) {
@@ -161,7 +178,7 @@ export async function enrichStep(context: MirrorContext, client: ReadApiClient):
     return { kind: 'wait', waitMs: slot.waitMs };
   }
   const ids = due.map((entry) => entry.entity_id);
-  const answer = first.kind === 'user' ? await client.users(ids) : await client.learningObjects(ids);
+  const answer = kind === 'user' ? await client.users(ids) : await client.learningObjects(ids);
   if (!answer.ok) {
     if ('rateLimitedForMs' in answer) {
       await blockRateUntil(context.database, context.now() + answer.rateLimitedForMs);
@@ -169,7 +186,7 @@ export async function enrichStep(context: MirrorContext, client: ReadApiClient):
       context.logger.warn(`the read API answered 429; no call for ${answer.rateLimitedForMs} ms`);
       return { kind: 'wait', waitMs: answer.rateLimitedForMs };
     }
-    context.logger.warn(`enrichment of ${ids.length} ${first.kind} ids failed, retrying later: ${answer.error}`);
+    context.logger.warn(`enrichment of ${ids.length} ${kind} ids failed, retrying later: ${answer.error}`);
     for (const entry of due) {
       await db
         .updateTable('enrichment_queue')
@@ -181,10 +198,10 @@ export async function enrichStep(context: MirrorContext, client: ReadApiClient):
     }
     return { kind: 'fetched', ids: 0 };
   }
-  if (first.kind === 'user') await writeUsers(context, first.account_id, answer.value as UserResource[]);
+  if (kind === 'user') await writeUsers(context, accountId, answer.value as UserResource[]);
   else {
     const { learningObjects, instances } = answer.value as { learningObjects: LearningObjectResource[]; instances: InstanceResource[] };
-    await writeLearningObjects(context, first.account_id, learningObjects, instances);
+    await writeLearningObjects(context, accountId, learningObjects, instances);
   }
   // An id queued again while the call was out (a later modification) stays queued for a fresh fetch.
   for (const entry of due) {
