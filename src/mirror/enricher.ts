@@ -2,6 +2,7 @@
 import type { RunningService } from '../server.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type InstanceResource, type LearningObjectResource, maxIdsPerCall, ReadApiClient, type UserResource } from './read-api-client.ts';
+import { emptyLoInstance } from './reducer.ts';
 import type { EnrichmentQueueTable } from './schema.ts';
 import { blockRateUntil, takeRateSlot } from './take-rate-slot.ts';
 
@@ -74,17 +75,7 @@ async function writeLearningObjects(
       };
       await trx
         .insertInto('lo_instances')
-        .values({
-          account_id: accountId,
-          lo_instance_id: instance.id,
-          lo_id: loId,
-          lo_type: loId.split(':')[0] ?? '',
-          last_event_name: null,
-          last_event_id: null,
-          last_event_at: null,
-          deleted_at: null,
-          ...enriched,
-        })
+        .values({ ...emptyLoInstance(accountId, instance.id, loId, loId.split(':')[0] ?? ''), ...enriched })
         .onConflict((conflict) => conflict.columns(['account_id', 'lo_instance_id']).doUpdateSet(enriched))
         .execute();
     }

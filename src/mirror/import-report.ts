@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/database.ts';
+import { emptyLearningObject, emptyLoInstance } from './reducer.ts';
 import type { MirrorSchema } from './schema.ts';
 
 export type ReportKind = 'users' | 'training';
@@ -84,21 +85,7 @@ async function importTraining(
     };
     await trx
       .insertInto('learning_objects')
-      .values({
-        account_id: accountId,
-        lo_id: loId,
-        lo_type: loType,
-        last_event_name: null,
-        last_event_id: null,
-        last_event_at: null,
-        deleted_at: null,
-        description: null,
-        date_published: null,
-        duration: null,
-        lo_format: null,
-        enrollment_type: null,
-        ...fields,
-      })
+      .values({ ...emptyLearningObject(accountId, loId, loType), ...fields })
       .onConflict((conflict) => conflict.columns(['account_id', 'lo_id']).doUpdateSet(fields))
       .execute();
   }
@@ -113,20 +100,7 @@ async function importTraining(
   };
   await trx
     .insertInto('lo_instances')
-    .values({
-      account_id: accountId,
-      lo_instance_id: loInstanceId,
-      lo_id: loId,
-      lo_type: loType,
-      last_event_name: null,
-      last_event_id: null,
-      last_event_at: null,
-      deleted_at: null,
-      is_default: null,
-      enrollment_deadline: null,
-      date_created: null,
-      ...fields,
-    })
+    .values({ ...emptyLoInstance(accountId, loInstanceId, loId, loType), ...fields })
     .onConflict((conflict) => conflict.columns(['account_id', 'lo_instance_id']).doUpdateSet(fields))
     .execute();
   return { lo: firstOfLo, instance: true };

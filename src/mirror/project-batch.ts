@@ -2,7 +2,15 @@
 import type { Transaction } from 'kysely';
 import { eventDefinition } from '../catalog/index.ts';
 import { type MirrorEvent, parseEnvelope } from './parse-envelope.ts';
-import { type Observation, reduceCiStats, reduceEnrollment, reduceLearningObject, reduceLoInstance } from './reducer.ts';
+import {
+  emptyLearningObject,
+  emptyLoInstance,
+  type Observation,
+  reduceCiStats,
+  reduceEnrollment,
+  reduceLearningObject,
+  reduceLoInstance,
+} from './reducer.ts';
 import type { InboxTable, MirrorSchema } from './schema.ts';
 import { type SequenceChange, trackSequence } from './track-sequence.ts';
 
@@ -71,7 +79,7 @@ async function touchReferenced(
     if (isNew(loKey)) {
       const inserted = await trx
         .insertInto('learning_objects')
-        .values({ ...emptyLoColumns, account_id: accountId, lo_id: loId, lo_type: loType })
+        .values(emptyLearningObject(accountId, loId, loType))
         .onConflict((conflict) => conflict.columns(['account_id', 'lo_id']).doNothing())
         .executeTakeFirst();
       touched.push(loKey);
@@ -82,7 +90,7 @@ async function touchReferenced(
     if (typeof loInstanceId === 'string' && isNew(instanceKey)) {
       await trx
         .insertInto('lo_instances')
-        .values({ ...emptyInstanceColumns, account_id: accountId, lo_instance_id: loInstanceId, lo_id: loId, lo_type: loType })
+        .values(emptyLoInstance(accountId, loInstanceId, loId, loType))
         .onConflict((conflict) => conflict.columns(['account_id', 'lo_instance_id']).doNothing())
         .execute();
       touched.push(instanceKey);
@@ -101,36 +109,6 @@ async function touchReferenced(
   }
 }
 
-const emptyLoColumns = {
-  last_event_name: null,
-  last_event_id: null,
-  last_event_at: null,
-  deleted_at: null,
-  name: null,
-  description: null,
-  state: null,
-  date_created: null,
-  date_published: null,
-  date_updated: null,
-  duration: null,
-  lo_format: null,
-  enrollment_type: null,
-  enriched_at: null,
-};
-const emptyInstanceColumns = {
-  last_event_name: null,
-  last_event_id: null,
-  last_event_at: null,
-  deleted_at: null,
-  name: null,
-  state: null,
-  is_default: null,
-  seat_limit: null,
-  waitlist_limit: null,
-  enrollment_deadline: null,
-  date_created: null,
-  enriched_at: null,
-};
 const emptyUserColumns = {
   name: null,
   email: null,

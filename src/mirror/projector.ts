@@ -5,19 +5,9 @@ import type { MirrorContext } from './mirror-context.ts';
 import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
 import { sendAlert } from './send-alert.ts';
 
-export interface ProjectorTotals {
-  batches: number;
-  applied: number;
-  duplicates: number;
-  ignored: number;
-  outOfOrder: number;
-  gaps: number;
-}
-
 export interface RunningProjector extends RunningService {
   /** Applies every pending inbox row now; resolves with how many rows it applied. */
   drain(): Promise<number>;
-  totals: ProjectorTotals;
 }
 
 /** Per database: keys of LO, instance and user rows known to exist, filled only after their transaction committed. */
@@ -63,19 +53,12 @@ export async function projectNext(context: MirrorContext, enrich: boolean): Prom
 
 export function startProjector(context: MirrorContext): RunningProjector {
   const enrich = Boolean(context.settings.api);
-  const totals: ProjectorTotals = { batches: 0, applied: 0, duplicates: 0, ignored: 0, outOfOrder: 0, gaps: 0 };
   let stopped = false;
   let wake: (() => void) | undefined;
   let lagAlerting = false;
   let running: Promise<number> | undefined;
 
   const afterBatch = async (outcome: ProjectionOutcome) => {
-    totals.batches++;
-    totals.applied += outcome.applied;
-    totals.duplicates += outcome.duplicates;
-    totals.ignored += outcome.ignored;
-    totals.outOfOrder += outcome.outOfOrder;
-    totals.gaps += outcome.sequence.opened.length;
     if (outcome.applied > 0) context.signals.emit('enrichment-queued');
     for (const gap of outcome.sequence.opened) {
       await sendAlert(context, {
@@ -137,7 +120,6 @@ export function startProjector(context: MirrorContext): RunningProjector {
 
   return {
     name: 'projector',
-    totals,
     drain,
     async stop() {
       stopped = true;
