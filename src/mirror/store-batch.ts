@@ -74,44 +74,58 @@ interface Pending {
 /**
  * Group commit for the receiver: batches that arrive while a commit is under way are written together in the
  * next transaction, so a burst costs one commit per group instead of one per request. Nothing is answered
- * before its group has committed; a failed commit fails the whole group (each sender retries).
+ * before its group has committed; a failed commit fails the whole group (each sender retries). One webhook
+ * never has two batches in flight, so groups committing side by side never reorder one account's batches.
  */
 export class InboxWriter {
   #pending: Pending[] = [];
-  #flushing = false;
+  #scheduled = false;
+  #inFlight = 0;
 
   constructor(
     private readonly database: Database<MirrorSchema>,
+    /** SQLite has one writer; PostgreSQL commits several groups at once, each waiting on its own flush to disk. */
+    private readonly maxConcurrent = database.dialect === 'postgres' ? 4 : 1,
     private readonly maxGroup = 200,
   ) {}
 
   write(batch: IncomingBatch, now: number): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ batch, now, resolve, reject });
-      if (this.#flushing) return;
-      this.#flushing = true;
-      // SQLite commits synchronously, so nothing would gather during a commit: wait one turn of the event
-      // loop, in which the other requests already read are verified and join the group.
-      setImmediate(() => void this.#flush());
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.maxConcurrent || this.#pending.length === 0) return;
+    this.#scheduled = true;
+    // SQLite commits synchronously, so nothing would gather during a commit: wait one turn of the event
+    // loop, in which the other requests already read are verified and join the group.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
     });
   }
 
   async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const group = this.#pending.splice(0, this.maxGroup);
-      try {
-        const results = await this.database.db.transaction().execute(async (trx) => {
-          const stored: StoreResult[] = [];
-          for (const item of group) stored.push(await insertBatch(trx, item.batch, item.now));
-          return stored;
-        });
-        group.forEach((item, index) => {
-          item.resolve(results[index] as StoreResult);
-        });
-      } catch (error) {
-        for (const item of group) item.reject(error);
-      }
+    const group = this.#pending.splice(0, this.maxGroup);
+    if (group.length === 0) return;
+    this.#inFlight++;
+    this.#schedule();
+    try {
+      const results = await this.database.db.transaction().execute(async (trx) => {
+        const stored: StoreResult[] = [];
+        for (const item of group) stored.push(await insertBatch(trx, item.batch, item.now));
+        return stored;
+      });
+      group.forEach((item, index) => {
+        item.resolve(results[index] as StoreResult);
+      });
+    } catch (error) {
+      for (const item of group) item.reject(error);
+    } finally {
+      this.#inFlight--;
+      this.#schedule();
     }
-    this.#flushing = false;
   }
 }
