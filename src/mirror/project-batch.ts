@@ -260,20 +260,29 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
       await recordAnomaly(trx, { ...base, kind: 'gap_closed', detail: `sequence ${gap.firstMissing}-${gap.lastMissing} arrived` });
     }
   }
+  // One statement records every event id of the batch; those it did not insert were applied before.
+  const fresh = new Set(
+    (
+      await trx
+        .insertInto('processed_events')
+        .values(
+          events.map((event) => ({
+            account_id: accountId,
+            event_id: event.eventId,
+            event_name: event.eventName,
+            event_at: event.timestamp,
+            inbox_id: inbox.id,
+          })),
+        )
+        .onConflict((conflict) => conflict.columns(['account_id', 'event_id']).doNothing())
+        .returning('event_id')
+        .execute()
+    ).map((row) => row.event_id),
+  );
   for (const event of events) {
     outcome.newestEventAt = Math.max(outcome.newestEventAt ?? event.timestamp, event.timestamp);
-    const inserted = await trx
-      .insertInto('processed_events')
-      .values({
-        account_id: accountId,
-        event_id: event.eventId,
-        event_name: event.eventName,
-        event_at: event.timestamp,
-        inbox_id: inbox.id,
-      })
-      .onConflict((conflict) => conflict.columns(['account_id', 'event_id']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+    // Deleting on first use makes a second copy within the same batch a duplicate too.
+    if (!fresh.delete(event.eventId)) {
       outcome.duplicates++;
       await recordAnomaly(trx, { ...base, event, kind: 'duplicate_event', detail: 'this eventId was applied before; skipped' });
       continue;
