@@ -12,7 +12,7 @@ import { createAccount } from '../src/platform/accounts.ts';
 import { appendEvents, newEvent, readEvents } from '../src/platform/event-log.ts';
 import type { ProducerSchema } from '../src/store/schema.ts';
 import { type DialectUnderTest, testDialects } from '../src/store/test-databases.ts';
-import type { BenchResult } from './run.ts';
+import { type BenchResult, median } from './bench-kit.ts';
 
 /** Measured runs per case, after one warm-up run. */
 const runs = 3;
@@ -22,13 +22,6 @@ const cases = [
   { batchMax: 1, eventsPerWebhook: 300 },
   { batchMax: 100, eventsPerWebhook: 2500 },
 ];
-
-// run.ts's median() cannot be imported here: importing run.ts from a bench starts the runner again.
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
 
 /** The receiver both measurements post to: parses each envelope, counts its events, answers 202. */
 async function startCountingReceiver() {

@@ -12,20 +12,13 @@ import { startMirror } from '../src/mirror/start-mirror.ts';
 import { storeBatch } from '../src/mirror/store-batch.ts';
 import { signature } from '../src/mirror/verify.ts';
 import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
-import type { BenchResult } from './run.ts';
+import { type BenchResult, median } from './bench-kit.ts';
 
 const runs = 3;
 const runMs = 1500;
 const concurrency = 16;
 const eventsPerBatch = 10;
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
-
-// run.ts's median() cannot be imported here: importing run.ts from a bench starts the runner again.
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
 
 /** A realistic history over many learners: enrollments, progress, completions, LO and instance changes. */
 function benchEvents(count: number): CatalogEvent[] {

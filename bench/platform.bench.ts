@@ -5,19 +5,12 @@ import { loadSettings } from '../src/config.ts';
 import { appendEvents, newEvent } from '../src/platform/event-log.ts';
 import { startProducer } from '../src/server.ts';
 import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
-import type { BenchResult } from './run.ts';
+import { type BenchResult, median } from './bench-kit.ts';
 
 const runs = 3;
 const runMs = 1500;
 const concurrency = 8;
 const adminToken = 'lh_admin_bench';
-
-// run.ts's median() cannot be imported here: importing run.ts from a bench starts the runner again and deadlocks it.
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
 
 /** Runs `action` from `concurrency` loops until the time is up; returns completed actions per second. */
 async function perSecond(action: (index: number) => Promise<void>): Promise<number> {

@@ -4,28 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-/** One measurement. `baseline` names the comparison measured in the same run, where there is one. */
-export interface BenchResult {
-  name: string;
-  store?: 'sqlite' | 'postgres';
-  unit: string;
-  /** Median of the repetitions. */
-  median: number;
-  samples: number[];
-  baseline?: { name: string; median: number; samples: number[] };
-  /** median / baseline median, where a baseline exists. */
-  ratio?: number;
-  notes?: string;
-}
-
-export type Bench = () => Promise<BenchResult[]>;
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
+import type { Bench, BenchResult } from './bench-kit.ts';
 
 const folder = path.dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2];

@@ -82,7 +82,8 @@ class Workload {
   }
 
   count(kind: string, response: ApiResponse | undefined): void {
-    const entry = (this.report.byKind[kind] ??= { ok: 0, refused: 0, failed: 0 });
+    const entry = this.report.byKind[kind] ?? { ok: 0, refused: 0, failed: 0 };
+    this.report.byKind[kind] = entry;
     if (!response || response.status >= 500) entry.failed++;
     else if (response.status >= 400) entry.refused++;
     else entry.ok++;
