@@ -4,7 +4,7 @@ import { readEvents } from '../platform/event-log.ts';
 import { publishEvents } from '../platform/publish-events.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { notFound } from './errors.ts';
-import { AccountParams, digits, numberOf } from './path-params.ts';
+import { AccountParams, AfterPage, numberOf } from './path-params.ts';
 
 export async function eventRoutes(app: LearnhookApp, { context, auth }: ApiDeps): Promise<void> {
   const tags = ['events'];
@@ -15,10 +15,7 @@ export async function eventRoutes(app: LearnhookApp, { context, auth }: ApiDeps)
         tags,
         summary: 'The account’s log in order; `after` is the sequence to continue after (the previous page’s `next`).',
         params: AccountParams,
-        querystring: Type.Object({
-          after: Type.Optional(digits({ positive: false })),
-          limit: Type.Optional(digits({ positive: true })),
-        }),
+        querystring: AfterPage,
       },
     },
     async (request) => {

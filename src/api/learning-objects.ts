@@ -13,7 +13,7 @@ import {
 import { readLearningObjects } from '../platform/read-learning-objects.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { badRequest } from './errors.ts';
-import { AccountParams, digits, numberOf } from './path-params.ts';
+import { AccountParams, AfterPage, digits, numberOf } from './path-params.ts';
 
 const loKindPattern = loKinds.join('|');
 const LoIdSchema = Type.String({ pattern: `^(${loKindPattern}):\\d+$`, description: 'Learning object id, e.g. course:1000001.' });
@@ -104,10 +104,7 @@ export async function learningObjectRoutes(app: LearnhookApp, { context, auth }:
         tags,
         summary: 'List learning objects that are not deleted, with their instances; `after` is the previous page’s `next`.',
         params: AccountParams,
-        querystring: Type.Object({
-          after: Type.Optional(digits({ positive: false })),
-          limit: Type.Optional(digits({ positive: true })),
-        }),
+        querystring: AfterPage,
       },
     },
     async (request) => {

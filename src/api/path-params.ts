@@ -15,3 +15,9 @@ export const AccountParams = Type.Object({ accountId: digits() });
 export function numberOf<T extends string | undefined>(text: T): T extends string ? number : number | undefined {
   return (text === undefined ? undefined : Number(text)) as T extends string ? number : number | undefined;
 }
+
+/** `?after=N&limit=N` of a list: continue after the previous page's `next`. */
+export const AfterPage = Type.Object({
+  after: Type.Optional(digits({ positive: false })),
+  limit: Type.Optional(digits({ positive: true })),
+});

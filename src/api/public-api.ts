@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { reportColumns } from '../catalog/report-columns.ts';
 import { type Instance, isoOrNull, type LearningObject, type User } from '../platform/domain.ts';
 import { type LearningObjectWithInstances, readLearningObjects } from '../platform/read-learning-objects.ts';
 import { listUsers } from '../platform/users.ts';
@@ -232,8 +233,7 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
         if (!last || users.length < 1000) break;
         afterId = last.id;
       }
-      const header = ['userId', 'name', 'email', 'userUniqueId', 'userType', 'state'];
-      return reply.type('text/csv; charset=utf-8').send(stringify([header, ...rows]));
+      return reply.type('text/csv; charset=utf-8').send(stringify([[...reportColumns.users], ...rows]));
     },
   );
 
@@ -254,21 +254,8 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
         accountId: scopeOf(principal),
         ...(since !== undefined ? { since } : {}),
       });
-      const header = [
-        'loId',
-        'loType',
-        'name',
-        'state',
-        'dateCreated',
-        'dateUpdated',
-        'loInstanceId',
-        'instanceName',
-        'instanceState',
-        'seatLimit',
-        'waitlistLimit',
-      ];
       const rows = items.flatMap(({ learningObject, instances }) => trainingRows(learningObject, instances));
-      return reply.type('text/csv; charset=utf-8').send(stringify([header, ...rows]));
+      return reply.type('text/csv; charset=utf-8').send(stringify([[...reportColumns.training], ...rows]));
     },
   );
 }

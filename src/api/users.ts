@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { User } from '../platform/domain.ts';
 import { createUser, deleteUser, getUser, listUsers } from '../platform/users.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
-import { AccountParams, digits, numberOf } from './path-params.ts';
+import { AccountParams, AfterPage, digits, numberOf } from './path-params.ts';
 
 const UserSchema = Type.Object({
   id: Type.Integer(),
@@ -55,10 +55,7 @@ export async function userRoutes(app: LearnhookApp, { context, auth }: ApiDeps):
         tags: ['users'],
         summary: 'List users in id order; `after` continues from the previous page.',
         params: AccountParams,
-        querystring: Type.Object({
-          after: Type.Optional(digits({ positive: false })),
-          limit: Type.Optional(digits({ positive: true })),
-        }),
+        querystring: AfterPage,
       },
     },
     async (request) => {

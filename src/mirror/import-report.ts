@@ -2,29 +2,12 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Transaction } from 'kysely';
+import { type ReportKind, reportColumns } from '../catalog/report-columns.ts';
 import type { Database } from '../store/database.ts';
 import { emptyLearningObject, emptyLoInstance } from './reducer.ts';
 import type { MirrorSchema } from './schema.ts';
 
-export type ReportKind = 'users' | 'training';
-
-/** The columns each report must have (the contract of /primeapi/v2/reports). */
-export const reportColumns: Record<ReportKind, readonly string[]> = {
-  users: ['userId', 'name', 'email', 'userUniqueId', 'userType', 'state'],
-  training: [
-    'loId',
-    'loType',
-    'name',
-    'state',
-    'dateCreated',
-    'dateUpdated',
-    'loInstanceId',
-    'instanceName',
-    'instanceState',
-    'seatLimit',
-    'waitlistLimit',
-  ],
-};
+export type { ReportKind };
 
 export interface ImportResult {
   rows: number;
