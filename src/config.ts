@@ -67,6 +67,7 @@ export interface Settings {
   alertUrl: string;
   enrichRateLimit: number;
   enrichRateWindowMs: number;
+  projectionAttempts: number;
 }
 
 const all: readonly CommandName[] = ['serve', 'worker', 'mirror', 'migrate', 'demo'];
@@ -387,7 +388,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     env: 'LEARNHOOK_ALERT_URL',
     kind: 'string',
     defaultValue: '',
-    doc: 'URL the mirror POSTs alerts to (gaps, lag); alerts are only logged when empty.',
+    doc: 'URL the mirror POSTs alerts to (gaps, lag, set-aside inbox rows); alerts are only logged when empty.',
     commands: consumer,
   },
   {
@@ -406,6 +407,15 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '1h',
     doc: "The window of the mirror's read-API rate limit.",
+    commands: consumer,
+  },
+  {
+    key: 'projectionAttempts',
+    flag: 'projection-attempts',
+    env: 'LEARNHOOK_PROJECTION_ATTEMPTS',
+    kind: 'integer',
+    defaultValue: '5',
+    doc: 'Failed tries before the mirror sets an inbox row aside (see `learnhook mirror retry-failed`) and applies the rows behind it.',
     commands: consumer,
   },
 ];

@@ -1,9 +1,10 @@
-// The `learnhook mirror` command: run the consumer, or import the platform's CSV reports into its tables.
+// The `learnhook mirror` command: run the consumer, import the platform's CSV reports, or retry set-aside inbox rows.
 import fs from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { ConfigError } from '../config.ts';
 import { importReport, ReportError, type ReportKind } from '../mirror/import-report.ts';
+import { retryFailed } from '../mirror/retry-failed.ts';
 import type { MirrorSchema } from '../mirror/schema.ts';
 import { mirrorDatabaseUrl, mirrorPort, startMirror } from '../mirror/start-mirror.ts';
 import { openDatabase, redactUrl } from '../store/database.ts';
@@ -49,7 +50,23 @@ async function runImport(kind: string, file: string, options: Record<string, unk
   }
 }
 
-/** Registers `mirror` and `mirror import` on the program; `stopOnSignals` is the CLI's shutdown handler. */
+async function runRetryFailed(ids: string[], options: Record<string, unknown>): Promise<void> {
+  const wrong = ids.find((id) => !/^[1-9]\d*$/.test(id));
+  if (wrong !== undefined) throw new ConfigError(`"${wrong}" is not an inbox row id`);
+  const url = mirrorDatabaseUrl(settingsFromOptions(options));
+  const database = await openDatabase<MirrorSchema>(url);
+  try {
+    await migrate(database as Parameters<typeof migrate>[0], 'mirror');
+    const count = await retryFailed(database, ids.map(Number));
+    process.stdout.write(
+      `${count} set-aside inbox row${count === 1 ? '' : 's'} put back in line in ${redactUrl(url)}; a running mirror applies them\n`,
+    );
+  } finally {
+    await database.close();
+  }
+}
+
+/** Registers `mirror`, `mirror import` and `mirror retry-failed` on the program; `stopOnSignals` is the CLI's shutdown handler. */
 export function addMirrorCommand(program: Command, stopOnSignals: (stop: () => Promise<void>) => void): void {
   const mirror = addSettingOptions(
     program
@@ -90,5 +107,16 @@ export function addMirrorCommand(program: Command, stopOnSignals: (stop: () => P
       process.stderr.write(`learnhook: ${file}: ${error.message}\n`);
       process.exitCode = 2;
     }
+  });
+  addSettingOptions(
+    mirror
+      .command('retry-failed')
+      .description(
+        'Put inbox rows that were set aside after --projection-attempts failures back in line (all of them, or the ids given); nothing was deleted.',
+      )
+      .argument('[ids...]', 'inbox row ids (GET /status counts them; the anomalies table names them)'),
+    'migrate',
+  ).action(async (ids: string[], _options: unknown, command: Command) => {
+    await runRetryFailed(ids, command.optsWithGlobals());
   });
 }

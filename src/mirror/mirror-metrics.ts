@@ -8,6 +8,11 @@ type Setter = (gauge: Gauge, status: MirrorStatus) => void;
 const definitions: Array<{ name: string; help: string; labelNames?: string[]; set: Setter }> = [
   { name: 'learnhook_mirror_inbox_backlog', help: 'Inbox rows received but not yet applied.', set: (g, s) => g.set(s.inbox.backlog) },
   {
+    name: 'learnhook_mirror_inbox_set_aside',
+    help: 'Inbox rows set aside after failing --projection-attempts times, waiting for learnhook mirror retry-failed.',
+    set: (g, s) => g.set(s.inbox.setAside),
+  },
+  {
     name: 'learnhook_mirror_inbox_oldest_pending_seconds',
     help: 'Age of the oldest pending inbox row.',
     set: (g, s) => g.set(s.inbox.oldestPendingAgeMs / 1000),

@@ -1,5 +1,5 @@
 // Applies one inbox row to the tables in the caller's transaction: dedupe by eventId, reduce, record anomalies.
-import type { Transaction } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import { eventDefinition } from '../catalog/index.ts';
 import { type MirrorEvent, parseEnvelope } from './parse-envelope.ts';
 import {
@@ -15,7 +15,7 @@ import type { InboxTable, MirrorSchema } from './schema.ts';
 import { type SequenceChange, trackSequence } from './track-sequence.ts';
 
 type Trx = Transaction<MirrorSchema>;
-type InboxRow = Omit<InboxTable, 'id'> & { id: number };
+type InboxRow = Selectable<InboxTable>;
 
 export interface ProjectionOutcome {
   applied: number;

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { RunningService } from '../server.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
+import { type ProjectionFailure, recordProjectionFailure } from './record-projection-failure.ts';
 import { sendAlert } from './send-alert.ts';
 
 export interface RunningProjector extends RunningService {
@@ -13,40 +14,64 @@ export interface RunningProjector extends RunningService {
 /** Per database: keys of LO, instance and user rows known to exist, filled only after their transaction committed. */
 const existingRows = new WeakMap<object, Set<string>>();
 
-/** Applies the oldest pending inbox row; undefined when none is pending. */
-export async function projectNext(context: MirrorContext, enrich: boolean): Promise<ProjectionOutcome | undefined> {
+/**
+ * Applies the oldest pending inbox row; undefined when none is pending. A row whose projection throws is counted
+ * (the error is thrown on, and the row is tried again later) until it has failed `--projection-attempts` times:
+ * then it is set aside and its failure is returned, so the rows behind it are applied.
+ */
+export async function projectNext(
+  context: MirrorContext,
+  enrich: boolean,
+): Promise<ProjectionOutcome | { setAside: ProjectionFailure } | undefined> {
   const { database } = context;
   let existing = existingRows.get(database.db);
   if (!existing || existing.size > 200_000) {
     existing = new Set();
     existingRows.set(database.db, existing);
   }
-  const outcome = await database.db.transaction().execute(async (trx) => {
-    let query = trx.selectFrom('inbox').selectAll().where('processed_at', 'is', null).orderBy('id').limit(1);
-    // Several mirror processes on one PostgreSQL each take a different row.
-    if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
-    const row = await query.executeTakeFirst();
-    if (!row) return undefined;
-    // One account's rows are applied by one process at a time: its records and its sequence marks are read, then written.
-    if (database.dialect === 'postgres') {
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${`learnhook_mirror_account_${row.account_id}`}))`.execute(trx);
-    }
-    const now = context.now();
-    const outcome = await projectBatch(trx, row, { now, enrich, existing });
-    if (outcome.newestEventAt !== undefined) {
-      for (const [key, value] of [
-        ['lag_ms', Math.max(0, now - outcome.newestEventAt)],
-        ['last_applied_at', now],
-      ] as const) {
-        await trx
-          .insertInto('mirror_state')
-          .values({ key, value })
-          .onConflict((conflict) => conflict.column('key').doUpdateSet({ value }))
-          .execute();
+  let applying: { id: number; account_id: number } | undefined;
+  const outcome = await database.db
+    .transaction()
+    .execute(async (trx) => {
+      let query = trx
+        .selectFrom('inbox')
+        .selectAll()
+        .where('processed_at', 'is', null)
+        .where('failed_at', 'is', null)
+        .orderBy('id')
+        .limit(1);
+      // Several mirror processes on one PostgreSQL each take a different row.
+      if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
+      const row = await query.executeTakeFirst();
+      if (!row) return undefined;
+      applying = row;
+      // One account's rows are applied by one process at a time: its records and its sequence marks are read, then written.
+      if (database.dialect === 'postgres') {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(${`learnhook_mirror_account_${row.account_id}`}))`.execute(trx);
       }
-    }
-    return outcome;
-  });
+      const now = context.now();
+      const outcome = await projectBatch(trx, row, { now, enrich, existing });
+      if (outcome.newestEventAt !== undefined) {
+        for (const [key, value] of [
+          ['lag_ms', Math.max(0, now - outcome.newestEventAt)],
+          ['last_applied_at', now],
+        ] as const) {
+          await trx
+            .insertInto('mirror_state')
+            .values({ key, value })
+            .onConflict((conflict) => conflict.column('key').doUpdateSet({ value }))
+            .execute();
+        }
+      }
+      return outcome;
+    })
+    .catch(async (error: unknown) => {
+      if (!applying) throw error;
+      const failure = await recordProjectionFailure(context, applying, error);
+      if (!failure.setAside) throw error;
+      return { setAside: failure };
+    });
+  if (outcome && 'setAside' in outcome) return outcome;
   for (const key of outcome?.touched ?? []) existing.add(key);
   return outcome;
 }
@@ -58,7 +83,17 @@ export function startProjector(context: MirrorContext): RunningProjector {
   let lagAlerting = false;
   let running: Promise<number> | undefined;
 
-  const afterBatch = async (outcome: ProjectionOutcome) => {
+  const afterBatch = async (outcome: ProjectionOutcome | { setAside: ProjectionFailure }) => {
+    if ('setAside' in outcome) {
+      const { inboxId, accountId, attempts, error } = outcome.setAside;
+      await sendAlert(context, {
+        kind: 'unprocessable',
+        accountId,
+        inboxId,
+        message: `inbox row ${inboxId} of account ${accountId} failed ${attempts} times and is set aside (${error}); fix the cause, then run learnhook mirror retry-failed`,
+      });
+      return;
+    }
     if (outcome.applied > 0) context.signals.emit('enrichment-queued');
     for (const gap of outcome.sequence.opened) {
       await sendAlert(context, {
@@ -90,12 +125,23 @@ export function startProjector(context: MirrorContext): RunningProjector {
     return count;
   };
 
-  // One drain at a time: a wake-up during a drain is served by that drain's next read.
+  // One drain at a time. A call during a drain gets a new drain after it: the running one may already have
+  // read past the row the caller just stored.
+  let queued: Promise<number> | undefined;
   const drain = (): Promise<number> => {
-    running ??= drainOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
+    if (!running) {
+      running = drainOnce().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    queued ??= running
+      .catch(() => 0)
+      .then(() => {
+        queued = undefined;
+        return drain();
+      });
+    return queued;
   };
 
   const onStored = () => wake?.();
@@ -105,7 +151,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
       try {
         await drain();
       } catch (error) {
-        context.logger.error({ err: error }, 'the projector failed on an inbox row; it retries that row');
+        context.logger.error({ err: error }, `the projector stopped on an error; it tries again in ${context.settings.pollIntervalMs} ms`);
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, context.settings.pollIntervalMs);

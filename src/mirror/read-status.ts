@@ -1,10 +1,11 @@
-// What GET /status and /metrics show: inbox backlog, lag, counts of every anomaly kind, open gaps, enrichment.
+// What GET /status and /metrics show: inbox backlog and set-aside rows, lag, counts of every anomaly kind, open gaps, enrichment.
 import { sql } from 'kysely';
 import type { MirrorContext } from './mirror-context.ts';
 import { guardedWindow } from './take-rate-slot.ts';
 
 export interface MirrorStatus {
-  inbox: { backlog: number; oldestPendingAgeMs: number; received: number };
+  /** `setAside`: rows that failed `--projection-attempts` times and wait for `learnhook mirror retry-failed`. */
+  inbox: { backlog: number; oldestPendingAgeMs: number; received: number; setAside: number };
   /** How long the newest event of the last applied batch took to reach the tables (delivery + projection). */
   lagMs: number | null;
   lastAppliedAt: string | null;
@@ -16,6 +17,8 @@ export interface MirrorStatus {
     outOfOrder: number;
     gaps: number;
     unknown: number;
+    /** Inbox rows ever set aside (each also an `unprocessable` anomaly). */
+    unprocessable: number;
   };
   openGaps: Array<{ accountId: number; firstMissing: number; lastMissing: number; since: string }>;
   enrichment: { queued: number; rateLimit: number; windowMs: number; usedInWindow: number; remaining: number; blockedUntil: string | null };
@@ -28,6 +31,13 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
   const backlog = await db
     .selectFrom('inbox')
     .select([sql<number>`count(*)`.as('count'), sql<number | null>`min(received_at)`.as('oldest')])
+    .where('processed_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  const setAside = await db
+    .selectFrom('inbox')
+    .select(sql<number>`count(*)`.as('count'))
+    .where('failed_at', 'is not', null)
     .where('processed_at', 'is', null)
     .executeTakeFirstOrThrow();
   const received = await db.selectFrom('inbox').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
@@ -53,6 +63,7 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       backlog: Number(backlog.count),
       oldestPendingAgeMs: backlog.oldest === null ? 0 : Math.max(0, now - Number(backlog.oldest)),
       received: Number(received.count),
+      setAside: Number(setAside.count),
     },
     lagMs: state.get('lag_ms') ?? null,
     lastAppliedAt: lastAppliedAt === undefined ? null : new Date(lastAppliedAt).toISOString(),
@@ -64,6 +75,7 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       outOfOrder: byKind.get('out_of_order') ?? 0,
       gaps: byKind.get('gap') ?? 0,
       unknown: byKind.get('unknown_event') ?? 0,
+      unprocessable: byKind.get('unprocessable') ?? 0,
     },
     openGaps: gaps.map((gap) => ({
       accountId: gap.account_id,

@@ -13,6 +13,12 @@ export interface InboxTable {
   body: string;
   received_at: number;
   processed_at: number | null;
+  /** Failed projection attempts so far. */
+  attempts: Generated<number>;
+  /** The error of the last failed attempt. */
+  last_error: string | null;
+  /** When the row was set aside after `--projection-attempts` failures; it is skipped until retried. */
+  failed_at: number | null;
 }
 
 export interface ProcessedEventsTable {

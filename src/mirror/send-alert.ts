@@ -1,13 +1,14 @@
-// Tells the operator about a sequence gap or a lag beyond the threshold: a POST to the alert URL, or a log line.
+// Tells the operator about a sequence gap, a lag beyond the threshold or a set-aside inbox row: a POST to the alert URL, or a log line.
 import type { MirrorContext } from './mirror-context.ts';
 
 export interface MirrorAlert {
-  kind: 'gap' | 'lag';
+  kind: 'gap' | 'lag' | 'unprocessable';
   message: string;
   accountId?: number;
   firstMissing?: number;
   lastMissing?: number;
   lagMs?: number;
+  inboxId?: number;
 }
 
 /** Never throws: an unreachable alert endpoint is itself logged, and projection goes on. */
