@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Updateable } from 'kysely';
 import type { CatalogEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
-import { readEvents, toLogEvent } from '../platform/event-log.ts';
+import { type LogEvent, readEvents, toLogEvent } from '../platform/event-log.ts';
 import type { WebhooksTable } from '../store/schema.ts';
 import type { AttemptLog } from './attempt-log.ts';
 import { buildDelivery } from './build-delivery.ts';
 import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
+import type { GroupCommit } from './group-commit.ts';
 import { disabledMail, type Notifier } from './notifier.ts';
 import { planBatch } from './plan-batch.ts';
 import { parseRetryAfter, retryDelay, retryPolicyOf } from './retry-policy.ts';
@@ -20,6 +21,8 @@ export interface DeliveryDeps {
   metrics: DeliveryMetrics;
   notifier: Notifier;
   attempts: AttemptLog;
+  /** Shared by the webhook loops of this process: their batch writes commit together. */
+  commits: GroupCommit;
   /** This process's lease owner name. */
   owner: string;
 }
@@ -37,6 +40,22 @@ interface Batch {
 
 /** How long a busy webhook's row is trusted from memory before it is read again. */
 const reloadEveryMs = 250;
+
+/**
+ * Chosen events read ahead of the cursor, so a stream of small batches does not pay one query per batch. It holds
+ * every chosen event in (`after`, `coveredTo`] and is dropped whenever the row is read again (filter, replay or
+ * retention may have changed), so it is never older than `reloadEveryMs`.
+ */
+interface ReadAhead {
+  after: number;
+  coveredTo: number;
+  events: LogEvent[];
+}
+
+/** How many chosen events one read fetches: about ten batches, within [100, 1000] and never less than one batch. */
+function readAheadLimit(batchMax: number): number {
+  return Math.max(batchMax, Math.min(1000, Math.max(100, batchMax * 10)));
+}
 
 type LeasedWebhook = WebhookRow & { account_status: string; account_head: number; contact_email: string | null };
 
@@ -127,31 +146,57 @@ async function readBatchEvents(deps: DeliveryDeps, accountId: number, seqs: read
  * re-sends the very same batch. The update also records `settled`, a batch acknowledged just before, so a
  * steady stream costs one write per batch. Events not chosen only move the cursor.
  */
+/**
+ * The chosen events after `from` that a batch ending at most at `until` can take: from the read-ahead when it covers
+ * them (a full batch, or everything up to `until`), else read again. Events up to the account head seen before a
+ * read are all committed (the head moves in their transaction), so a short read covers up to `until`.
+ */
+async function chosenAfter(deps: DeliveryDeps, row: LeasedWebhook, from: number, until: number, ahead: { current: ReadAhead | null }) {
+  const { batchMax } = deps.context.settings;
+  const held = ahead.current;
+  if (held && held.after <= from && from <= held.coveredTo) {
+    const events = held.events.filter((event) => event.seq > from);
+    if (events.length >= batchMax || until <= held.coveredTo) return events;
+  }
+  const limit = readAheadLimit(batchMax);
+  const events = await readEvents(deps.context.database.db, row.account_id, {
+    afterSeq: from,
+    limit,
+    eventNames: JSON.parse(row.events) as string[],
+  });
+  const last = events[events.length - 1];
+  const coveredTo = events.length === limit && last ? last.seq : until;
+  // Events appended after the head was seen may be missing between the ones returned: only keep the complete range.
+  ahead.current = { after: from, coveredTo, events: events.filter((event) => event.seq <= coveredTo) };
+  return ahead.current.events;
+}
+
 async function startNextBatch(
   deps: DeliveryDeps,
   row: LeasedWebhook,
   settled: { batch: Batch; columns: Updateable<WebhooksTable> } | null,
+  ahead: { current: ReadAhead | null },
 ): Promise<{ batch: Batch; events: CatalogEvent[] } | 'moved' | 'none'> {
-  const { db } = deps.context.database;
   const replaying = row.replay_cursor !== null && row.replay_until !== null;
   const from = replaying ? (row.replay_cursor ?? 0) : row.cursor;
   const until = replaying ? Math.min(row.replay_until ?? 0, row.account_head) : row.account_head;
-  const chosen = await readEvents(db, row.account_id, {
-    afterSeq: from,
-    limit: deps.context.settings.batchMax,
-    eventNames: JSON.parse(row.events) as string[],
-  });
+  const chosen = await chosenAfter(deps, row, from, until, ahead);
   const plan = planBatch(from, until, chosen, deps.context.settings.batchMax);
-  const update = db
-    .updateTable('webhooks')
-    .where('id', '=', row.id)
-    .where('lease_owner', '=', deps.owner)
-    .where('batch_id', settled ? '=' : 'is', settled ? settled.batch.id : null);
+  const update = (columns: Updateable<WebhooksTable>) =>
+    deps.commits.run((trx) =>
+      trx
+        .updateTable('webhooks')
+        .set(columns)
+        .where('id', '=', row.id)
+        .where('lease_owner', '=', deps.owner)
+        .where('batch_id', settled ? '=' : 'is', settled ? settled.batch.id : null)
+        .executeTakeFirst(),
+    );
   if (!plan || plan.seqs.length === 0) {
     let columns: Updateable<WebhooksTable> | null = settled?.columns ?? null;
     if (replaying) columns = { ...columns, replay_cursor: null, replay_until: null };
     else if (plan) columns = { ...columns, cursor: plan.lastSeq };
-    if (columns) await update.set(columns).execute();
+    if (columns) await update(columns);
     return plan || replaying ? 'moved' : 'none';
   }
   const batch: Batch = {
@@ -164,9 +209,11 @@ async function startNextBatch(
     replay: replaying,
     attempts: 0,
   };
-  const saved = await update
-    .set({ ...settled?.columns, ...batchColumns(batch), lease_until: deps.context.now() + deps.context.settings.leaseMs })
-    .executeTakeFirst();
+  const saved = await update({
+    ...settled?.columns,
+    ...batchColumns(batch),
+    lease_until: deps.context.now() + deps.context.settings.leaseMs,
+  });
   if (Number(saved.numUpdatedRows) === 0) return 'none';
   const wanted = new Set(plan.seqs);
   return { batch, events: chosen.filter((event) => wanted.has(event.seq)) };
@@ -184,11 +231,15 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
   // While batches flow, the row is kept in memory between batches (this loop writes its delivery columns and holds
   // the lease) and read again every `reloadEveryMs`, so changes by the API or another process arrive within that time.
   let cached: { row: LeasedWebhook; at: number } | null = null;
+  const ahead: { current: ReadAhead | null } = { current: null };
   try {
     while (!stopping()) {
       const fromCache: boolean = cached !== null && settled !== null && performance.now() - cached.at < reloadEveryMs;
       const loaded: LeasedWebhook | undefined = fromCache && cached ? cached.row : await loadLeased(deps, webhookId);
-      if (!fromCache) cached = loaded ? { row: loaded, at: performance.now() } : null;
+      if (!fromCache) {
+        cached = loaded ? { row: loaded, at: performance.now() } : null;
+        ahead.current = null;
+      }
       // Only the batch this loop sent is settled: retention may have dropped it meanwhile.
       if (settled && loaded?.batch_id !== settled.batch.id) settled = null;
       if (loaded?.state !== 'enabled' || loaded.account_status !== 'ACTIVE') break;
@@ -200,7 +251,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
       if (batch) {
         events = await readBatchEvents(deps, row.account_id, batch.seqs);
       } else {
-        const next = await startNextBatch(deps, row, settled);
+        const next = await startNextBatch(deps, row, settled, ahead);
         settled = null;
         if (next !== 'none' && next !== 'moved') {
           batch = next.batch;

@@ -5,6 +5,7 @@ import type { ProducerContext } from '../context.ts';
 import { AttemptLog } from './attempt-log.ts';
 import { type DeliveryDeps, deliverWebhook } from './deliver-webhook.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliverySender } from './send-delivery.ts';
 
@@ -62,6 +63,7 @@ export class Dispatcher {
       metrics: deliveryMetrics(context),
       notifier,
       attempts: new AttemptLog(context),
+      commits: new GroupCommit(context.database.db, context.database.dialect === 'postgres' ? 4 : 1),
       owner,
     };
   }
