@@ -196,6 +196,8 @@ async function startNextBatch(
     let columns: Updateable<WebhooksTable> | null = settled?.columns ?? null;
     if (replaying) columns = { ...columns, replay_cursor: null, replay_until: null };
     else if (plan) columns = { ...columns, cursor: plan.lastSeq };
+    // The stream has caught up: its attempts are logged before the cursor shows them delivered.
+    if (settled) await deps.attempts.flush();
     if (columns) await update(columns);
     return plan || replaying ? 'moved' : 'none';
   }
