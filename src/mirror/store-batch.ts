@@ -34,9 +34,9 @@ function inboxRow(batch: IncomingBatch, now: number): Insertable<InboxTable> {
 }
 
 /**
- * Inserts a group of batches in the caller's transaction, in order: those with a batch id in one multi-row
- * statement (one statement instead of one per batch is most of the receiver's saving under load), those without
- * one by one. A batch id already in the inbox, or earlier in the same group, is recorded as a duplicate batch.
+ * Inserts a group of batches in the caller's transaction: those with a batch id in one multi-row statement (one
+ * statement instead of one per batch is most of the receiver's saving under load), those without one by one; the
+ * batches of a group come from different webhooks, so their order among themselves does not matter. A batch id already in the inbox, or earlier in the same group, is recorded as a duplicate batch.
  */
 async function insertGroup(
   trx: Transaction<MirrorSchema>,
