@@ -16,7 +16,7 @@ export function isSetAside(attempts: number, maxAttempts: number): boolean {
 }
 
 /** The error as one line for the operator, bounded so a huge message cannot bloat the inbox. */
-export function describeError(error: unknown): string {
+function describeError(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
