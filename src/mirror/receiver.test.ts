@@ -1,12 +1,11 @@
 // The mirror's receiver and projector over real HTTP on both stores: verify, store, 202, dedupe, gaps, alerts, status.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { sampleEvent } from '../catalog/index.ts';
 import { loadSettings } from '../config.ts';
+import { type Receiver, startReceiver } from '../delivery/test-receiver.ts';
 import { dropTestDatabase, testDialects } from '../store/test-databases.ts';
 import type { MirrorStatus } from './read-status.ts';
 import { type RunningMirror, startMirror } from './start-mirror.ts';
@@ -58,20 +57,10 @@ for (const dialect of dialects) {
   describe(`mirror receiver on ${dialect.name}`, { skip: dialect.skip }, () => {
     let mirror: RunningMirror;
     let url: string;
-    const alerts: Array<Record<string, unknown>> = [];
-    let alertServer: http.Server;
+    let alertReceiver: Receiver;
+    const alerts = () => alertReceiver.deliveries.map((delivery) => JSON.parse(delivery.raw) as Record<string, unknown>);
     before(async () => {
-      alertServer = http.createServer((request, response) => {
-        let text = '';
-        request.on('data', (chunk) => {
-          text += chunk;
-        });
-        request.on('end', () => {
-          alerts.push(JSON.parse(text) as Record<string, unknown>);
-          response.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
+      alertReceiver = await startReceiver(() => ({ status: 204 }));
       url = await dialect.freshUrl();
       const settings = loadSettings(
         {
@@ -81,7 +70,7 @@ for (const dialect of dialects) {
           mirrorSecret: `whsec_${randomBytes(24).toString('base64')} ${secret}`,
           bodyLimit: 64 * 1024,
           pollIntervalMs: 50,
-          alertUrl: `http://127.0.0.1:${(alertServer.address() as AddressInfo).port}/alerts`,
+          alertUrl: alertReceiver.url,
         },
         {},
       );
@@ -90,7 +79,7 @@ for (const dialect of dialects) {
     after(async () => {
       await mirror?.stop();
       await dropTestDatabase(url);
-      alertServer?.close();
+      await alertReceiver?.close();
     });
 
     const inboxCount = async () => (await mirror.context.database.db.selectFrom('inbox').select('id').execute()).length;
@@ -232,11 +221,11 @@ for (const dialect of dialects) {
         current.openGaps.filter((gap) => gap.accountId === 15).map((gap) => [gap.firstMissing, gap.lastMissing]),
         [[2, 4]],
       );
-      const gapAlert = alerts.find((alert) => alert.kind === 'gap' && alert.accountId === 15);
+      const gapAlert = alerts().find((alert) => alert.kind === 'gap' && alert.accountId === 15);
       assert.ok(gapAlert, 'the alert endpoint received the gap');
       assert.equal(gapAlert.firstMissing, 2);
       // These events are months old: applying them put the mirror beyond --lag-alert, once.
-      assert.equal(alerts.filter((alert) => alert.kind === 'lag').length, 1);
+      assert.equal(alerts().filter((alert) => alert.kind === 'lag').length, 1);
       await deliver(mirror, { body: envelope(15, [enrollment('f-2', '2026-01-01T10:02:00.000Z')]), sequence: '2-3' });
       await mirror.projector.drain();
       current = await status(mirror);

@@ -1,11 +1,10 @@
 // The poison-row escape on both stores: a row whose projection keeps throwing is set aside after a few attempts,
 // the rows behind it are applied, it is counted, alerted and kept, and `retryFailed` puts it back in line.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sampleEvent } from '../catalog/index.ts';
 import { loadSettings } from '../config.ts';
+import { type Receiver, startReceiver } from '../delivery/test-receiver.ts';
 import { dropTestDatabase, testDialects } from '../store/test-databases.ts';
 import type { MirrorStatus } from './read-status.ts';
 import { isSetAside } from './record-projection-failure.ts';
@@ -56,22 +55,12 @@ for (const dialect of dialects) {
   describe(`poison inbox rows on ${dialect.name}`, { skip: dialect.skip }, () => {
     let mirror: RunningMirror;
     let url: string;
-    const alerts: Array<Record<string, unknown>> = [];
-    let alertServer: http.Server;
+    let alertReceiver: Receiver;
+    const alerts = () => alertReceiver.deliveries.map((delivery) => JSON.parse(delivery.raw) as Record<string, unknown>);
     before(async () => {
-      alertServer = http.createServer((request, response) => {
-        let text = '';
-        request.on('data', (chunk) => {
-          text += chunk;
-        });
-        request.on('end', () => {
-          alerts.push(JSON.parse(text) as Record<string, unknown>);
-          response.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
+      alertReceiver = await startReceiver(() => ({ status: 204 }));
       url = await dialect.freshUrl();
-      const alertUrl = `http://127.0.0.1:${(alertServer.address() as AddressInfo).port}/alerts`;
+      const alertUrl = alertReceiver.url;
       mirror = await startMirror(
         loadSettings({ db: url, port: 0, logLevel: 'silent', pollIntervalMs: 20, projectionAttempts: 3, alertUrl }, {}),
       );
@@ -79,7 +68,7 @@ for (const dialect of dialects) {
     after(async () => {
       await mirror?.stop();
       await dropTestDatabase(url);
-      alertServer?.close();
+      await alertReceiver?.close();
     });
 
     test('a poisoned row neither blocks the rows behind it nor is lost, and retry-failed applies it once fixed', async () => {
@@ -131,13 +120,13 @@ for (const dialect of dialects) {
       const metrics = await (await fetch(`${mirror.url}/metrics`)).text();
       assert.match(metrics, /learnhook_mirror_inbox_set_aside 1/);
       const deadline = Date.now() + 5000;
-      while (!alerts.some((alert) => alert.kind === 'unprocessable') && Date.now() < deadline) {
+      while (!alerts().some((alert) => alert.kind === 'unprocessable') && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      const alert = alerts.find((candidate) => candidate.kind === 'unprocessable');
+      const alert = alerts().find((candidate) => candidate.kind === 'unprocessable');
       assert.ok(alert, 'the alert endpoint heard of the set-aside row');
       assert.equal(alert.inboxId, poisoned.id);
-      assert.equal(alerts.filter((candidate) => candidate.kind === 'unprocessable').length, 1);
+      assert.equal(alerts().filter((candidate) => candidate.kind === 'unprocessable').length, 1);
 
       // Set aside means skipped: the projector leaves it alone however often it runs.
       await mirror.projector.drain();
