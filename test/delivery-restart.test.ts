@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSequenceRange } from '../src/catalog/index.ts';
+import { runAheadLimit } from '../src/delivery/run-ahead.ts';
 import { startReceiver } from '../src/delivery/test-receiver.ts';
 import { appendEvents, newEvent } from '../src/platform/event-log.ts';
 import { type Database, openDatabase } from '../src/store/database.ts';
@@ -122,6 +123,8 @@ for (const dialect of dialects) {
         const seen = new Set<string>();
         const order: string[] = [];
         const bodyOfBatch = new Map<string, string>();
+        const sequenceOfBatch = new Map<string, string>();
+        let repeated = 0;
         let lastSequence = 0;
         for (const delivery of receiver.deliveries) {
           const batchId = String(delivery.headers['webhook-id']);
@@ -134,16 +137,22 @@ for (const dialect of dialects) {
               delivery.raw,
               'a repeat is a batch sent before, with its old webhook-id and the same events',
             );
+            assert.equal(sequenceOfBatch.get(batchId), String(delivery.headers['learnhook-sequence']), 'a repeat keeps its sequence range');
+            repeated++;
             continue;
           }
+          assert.ok(!bodyOfBatch.has(batchId), 'a batch id is never reused for other events');
           const range = parseSequenceRange(String(delivery.headers['learnhook-sequence']));
           assert.equal(range?.first, lastSequence + 1, 'the delivery sequence has no gap');
           lastSequence = range?.last ?? lastSequence;
           bodyOfBatch.set(batchId, delivery.raw);
+          sequenceOfBatch.set(batchId, String(delivery.headers['learnhook-sequence']));
           for (const id of eventIds) seen.add(id);
           order.push(...eventIds);
         }
         assert.deepEqual(order, ids);
+        // Only acknowledgements not yet recorded, and the batch in flight, can be sent again.
+        assert.ok(repeated <= runAheadLimit.batches + 1, `${repeated} batches were sent again`);
       } finally {
         await database?.close();
         await receiver.close();

@@ -14,9 +14,15 @@ export class AttemptLog {
     private readonly bufferSize = 50,
   ) {}
 
+  /**
+   * Buffers a row; a full buffer is written in the background. The caller waits only when writes fall far behind
+   * (ten buffers waiting), so a slow log holds deliveries back instead of growing without bound.
+   */
   add(row: AttemptRow): Promise<void> {
     this.#rows.push(row);
-    return this.#rows.length >= this.bufferSize ? this.flush() : Promise.resolve();
+    if (this.#rows.length >= this.bufferSize * 10) return this.flush();
+    if (this.#rows.length % this.bufferSize === 0) void this.flush();
+    return Promise.resolve();
   }
 
   /** Writes everything buffered (in order, one flush at a time). */

@@ -33,16 +33,19 @@ export async function purgeExpiredEvents(context: ProducerContext): Promise<numb
       // Hold the rows so a dispatcher cannot settle a batch while its events are being declared lost.
       if (context.database.dialect === 'postgres') query = query.forUpdate();
       for (const webhook of await query.execute()) {
+        // The batch in flight and the batches planned after it have their delivery numbers: they count as one.
+        const planned = webhook.batch_plan === null ? [] : (JSON.parse(webhook.batch_plan) as { lastSeq: number; deliveryLast: number }[]);
+        const lastPlanned = planned[planned.length - 1];
+        const batchLastSeq = lastPlanned?.lastSeq ?? webhook.batch_last_seq;
+        const batchDeliveryLast = lastPlanned?.deliveryLast ?? webhook.batch_delivery_last;
         const batchEventCount =
-          webhook.batch_delivery_first !== null && webhook.batch_delivery_last !== null
-            ? webhook.batch_delivery_last - webhook.batch_delivery_first + 1
-            : 0;
+          webhook.batch_delivery_first !== null && batchDeliveryLast !== null ? batchDeliveryLast - webhook.batch_delivery_first + 1 : 0;
         const position = {
           cursor: webhook.cursor,
           deliverySeq: webhook.delivery_seq,
           batch:
-            webhook.batch_first_seq !== null && webhook.batch_last_seq !== null
-              ? { firstSeq: webhook.batch_first_seq, lastSeq: webhook.batch_last_seq, eventCount: batchEventCount }
+            webhook.batch_first_seq !== null && batchLastSeq !== null
+              ? { firstSeq: webhook.batch_first_seq, lastSeq: batchLastSeq, eventCount: batchEventCount }
               : null,
         };
         const end = lossRangeEnd(position, through);
@@ -77,6 +80,7 @@ export async function purgeExpiredEvents(context: ProducerContext): Promise<numb
                   batch_delivery_last: null,
                   batch_replay: 0,
                   batch_attempts: 0,
+                  batch_plan: null,
                 }
               : {}),
           })

@@ -1,7 +1,7 @@
 // Batches: the next chosen events after the cursor, up to the batch size; unchosen events only move the cursor.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planBatch } from './plan-batch.ts';
+import { planBatch, planBatches } from './plan-batch.ts';
 
 const events = (...seqs: number[]) => seqs.map((seq) => ({ seq }));
 
@@ -23,4 +23,25 @@ test('no chosen events up to the head: the cursor just moves', () => {
 
 test('events read past the head (committed after it was read) wait for the next batch', () => {
   assert.deepEqual(planBatch(0, 5, events(4, 6, 7), 10), { seqs: [4], firstSeq: 1, lastSeq: 5 });
+});
+
+test('batches planned in a row: full ones end at their last event, the last short one covers up to the head', () => {
+  assert.deepEqual(planBatches(0, 20, events(2, 3, 7, 9, 12), 2, { batches: 10, events: 100 }), {
+    plans: [
+      { seqs: [2, 3], firstSeq: 1, lastSeq: 3 },
+      { seqs: [7, 9], firstSeq: 4, lastSeq: 9 },
+      { seqs: [12], firstSeq: 10, lastSeq: 20 },
+    ],
+    to: 20,
+  });
+});
+
+test('planning in a row stops at the batch and event limits, and passes over a tail with nothing chosen', () => {
+  assert.deepEqual(planBatches(0, 20, events(1, 2, 3, 4, 5), 1, { batches: 2, events: 100 }).plans.length, 2);
+  assert.deepEqual(planBatches(0, 20, events(1, 2, 3, 4, 5), 2, { batches: 10, events: 3 }).plans.length, 2);
+  assert.deepEqual(planBatches(0, 20, events(1, 2, 3, 4, 5), 10, { batches: 10, events: 1 }).plans.length, 1);
+  assert.deepEqual(planBatches(0, 20, events(2, 3), 2, { batches: 10, events: 100 }), {
+    plans: [{ seqs: [2, 3], firstSeq: 1, lastSeq: 3 }],
+    to: 20,
+  });
 });

@@ -20,3 +20,29 @@ export function planBatch(cursor: number, head: number, chosen: readonly { seq: 
   const taken = full ? seqs.slice(0, batchMax) : seqs;
   return { seqs: taken, firstSeq: cursor + 1, lastSeq: full ? (taken[taken.length - 1] ?? head) : head };
 }
+
+/**
+ * Several batches in a row after `cursor` (as `planBatch` plans them one after another), at most `limit.batches`
+ * of them and, past the first, at most `limit.events` events. `to` is how far they cover: past the last batch when
+ * the rest up to the head holds no chosen events.
+ */
+export function planBatches(
+  cursor: number,
+  head: number,
+  chosen: readonly { seq: number }[],
+  batchMax: number,
+  limit: { batches: number; events: number },
+): { plans: BatchPlan[]; to: number } {
+  const plans: BatchPlan[] = [];
+  let to = cursor;
+  let events = 0;
+  while (plans.length < limit.batches && (plans.length === 0 || events < limit.events)) {
+    const plan = planBatch(to, head, chosen, batchMax);
+    if (!plan) break;
+    to = plan.lastSeq;
+    if (plan.seqs.length === 0) break;
+    plans.push(plan);
+    events += plan.seqs.length;
+  }
+  return { plans, to };
+}

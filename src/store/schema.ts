@@ -137,6 +137,8 @@ export interface WebhooksTable {
   batch_delivery_last: number | null;
   batch_replay: Generated<number>;
   batch_attempts: Generated<number>;
+  /** JSON array of the batches planned after the batch in flight (id, seqs, ranges, replay). */
+  batch_plan: string | null;
   next_attempt_at: number | null;
   failing_since: number | null;
   last_reminder_at: number | null;

@@ -1,0 +1,28 @@
+// The bound on how far a stream runs ahead of its recorded acknowledgements (what a crash may re-send).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mayRunAhead, runAheadLimit, shouldRecord } from './run-ahead.ts';
+
+const batches = (count: number, eventCount: number) => Array.from({ length: count }, () => ({ eventCount }));
+
+test('a batch may always be sent when every acknowledgement is recorded, however large', () => {
+  assert.equal(mayRunAhead([]), true);
+});
+
+test('at most runAheadLimit.batches acknowledged batches wait to be recorded', () => {
+  assert.equal(mayRunAhead(batches(runAheadLimit.batches - 1, 1)), true);
+  assert.equal(mayRunAhead(batches(runAheadLimit.batches, 1)), false);
+});
+
+test('and at most runAheadLimit.events events in them', () => {
+  assert.equal(mayRunAhead(batches(1, runAheadLimit.events - 1)), true);
+  assert.equal(mayRunAhead(batches(1, runAheadLimit.events)), false);
+  assert.equal(mayRunAhead(batches(4, runAheadLimit.events / 4)), false);
+});
+
+test('acknowledgements are written on their own once half the run-ahead is used', () => {
+  assert.equal(shouldRecord([]), false);
+  assert.equal(shouldRecord(batches(runAheadLimit.batches / 2 - 1, 1)), false);
+  assert.equal(shouldRecord(batches(runAheadLimit.batches / 2, 1)), true);
+  assert.equal(shouldRecord(batches(1, runAheadLimit.events / 2)), true);
+});
