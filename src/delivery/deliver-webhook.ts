@@ -328,7 +328,9 @@ class Stream {
     if (until <= from) return false;
     const { settings } = this.deps.context;
     const chosen = await chosenAfter(this.deps, row, from, until, ahead);
-    const { plans, to } = planBatches(from, chosen.coveredTo, chosen.events, settings.batchMax, planAheadLimit);
+    // The row never holds more than twice the plan-ahead limit of batches (the caller plans only below it).
+    const batches = Math.min(planAheadLimit.batches, 2 * planAheadLimit.batches - this.queue.length);
+    const { plans, to } = planBatches(from, chosen.coveredTo, chosen.events, settings.batchMax, { ...planAheadLimit, batches });
     if (plans.length === 0) {
       // Nothing chosen up to `to`: the position just moves, once nothing is queued before it.
       if (this.queue.length > 0 || to <= from) return false;
@@ -401,7 +403,8 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
       if (row.state !== 'enabled' || row.account_status !== 'ACTIVE') break;
 
       const unsent = stream.queue.filter((queued) => queued.droppable).length;
-      if (unsent <= planAheadLimit.batches && stream.queue.length < 2 * planAheadLimit.batches) {
+      // Planned in chunks, so the write that persists them happens every few batches and while earlier ones are sent.
+      if (unsent <= planAheadLimit.batches / 2 && stream.queue.length < 2 * planAheadLimit.batches) {
         const moved = await stream.planMore(row, ahead);
         if (moved && stream.queue.length === 0) continue;
       }
