@@ -459,7 +459,9 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         continue;
       }
       await deps.attempts.flush();
-      // Everything acknowledged before is recorded first, so the failed batch is the one in flight in the row.
+      // Everything acknowledged before is recorded first, so the failed batch is the one in flight in the row; the
+      // batches planned after it are given back, so a filter changed while it fails applies to them.
+      stream.dropUnsent();
       await stream.flush();
       if (stream.stopped !== null) break;
       const failingSince = stream.acknowledged ? now : (row.failing_since ?? now);
@@ -487,6 +489,8 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
     }
   } finally {
     await deps.attempts.flush();
+    // What was planned and never sent is given back: whoever delivers next plans it with the settings of then.
+    if (stream.stopped === null) stream.dropUnsent();
     await stream.flush();
   }
   if (stream.stopped instanceof Error) throw stream.stopped;
