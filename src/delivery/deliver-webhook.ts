@@ -14,7 +14,7 @@ import { planBatches } from './plan-batch.ts';
 import { parseRetryAfter, retryDelay, retryPolicyOf } from './retry-policy.ts';
 import { mayRunAhead, planAheadLimit, shouldRecord } from './run-ahead.ts';
 import type { DeliverySender } from './send-delivery.ts';
-import type { WebhookRow } from './webhooks.ts';
+import { noBatchInFlight, type WebhookRow } from './webhooks.ts';
 
 export interface DeliveryDeps {
   context: ProducerContext;
@@ -96,22 +96,10 @@ function queueOf(row: WebhookRow): Queued[] {
   }));
 }
 
-const noBatch = {
-  batch_id: null,
-  batch_seqs: null,
-  batch_first_seq: null,
-  batch_last_seq: null,
-  batch_delivery_first: null,
-  batch_delivery_last: null,
-  batch_replay: 0,
-  batch_attempts: 0,
-  batch_plan: null,
-} as const;
-
 /** The columns of the batch in flight and the plan after it. */
 function queueColumns(queue: readonly Queued[]) {
   const [first, ...rest] = queue;
-  if (!first) return noBatch;
+  if (!first) return noBatchInFlight;
   const batch = first.batch;
   return {
     batch_id: batch.id,

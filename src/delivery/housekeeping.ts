@@ -3,6 +3,7 @@ import type { ProducerContext } from '../context.ts';
 import { decideFailureAction } from './failure-policy.ts';
 import { disabledMail, failingMail, type Notifier } from './notifier.ts';
 import { lossOnPurge, lossRangeEnd, retentionCutoff } from './retention.ts';
+import { noBatchInFlight } from './webhooks.ts';
 
 export interface LostRange {
   firstSeq: number;
@@ -70,19 +71,7 @@ export async function purgeExpiredEvents(context: ProducerContext): Promise<numb
             delivery_seq: loss.deliverySeq,
             lost_count: webhook.lost_count + loss.count,
             lost_ranges: JSON.stringify(ranges.slice(-100)),
-            ...(loss.dropBatch
-              ? {
-                  batch_id: null,
-                  batch_seqs: null,
-                  batch_first_seq: null,
-                  batch_last_seq: null,
-                  batch_delivery_first: null,
-                  batch_delivery_last: null,
-                  batch_replay: 0,
-                  batch_attempts: 0,
-                  batch_plan: null,
-                }
-              : {}),
+            ...(loss.dropBatch ? noBatchInFlight : {}),
           })
           .where('id', '=', webhook.id)
           .execute();

@@ -8,6 +8,19 @@ import type { WebhookAuthType, WebhookState, WebhooksTable } from '../store/sche
 import { newSigningSecret } from './sign-payload.ts';
 import { checkTarget, TargetRefusedError } from './target-guard.ts';
 
+/** The batch columns of a webhook with no batch in flight and none planned. */
+export const noBatchInFlight = {
+  batch_id: null,
+  batch_seqs: null,
+  batch_first_seq: null,
+  batch_last_seq: null,
+  batch_delivery_first: null,
+  batch_delivery_last: null,
+  batch_replay: 0,
+  batch_attempts: 0,
+  batch_plan: null,
+} as const;
+
 export type WebhookRow = Selectable<WebhooksTable>;
 
 export type WebhookAuthInput = { type: 'none' } | { type: 'basic'; username: string; password: string } | { type: 'signature' };
@@ -129,12 +142,7 @@ export async function createWebhook(
         next_attempt_at: null,
         failing_since: null,
         last_reminder_at: null,
-        batch_id: null,
-        batch_seqs: null,
-        batch_first_seq: null,
-        batch_last_seq: null,
-        batch_delivery_first: null,
-        batch_delivery_last: null,
+        ...noBatchInFlight,
         replay_cursor: null,
         replay_until: null,
         lease_owner: null,
