@@ -131,6 +131,10 @@ export function reduceEnrollment(current: EnrollmentRow | undefined, accountId: 
     row.enrollment_source = typeof event.data.enrollmentSource === 'string' ? event.data.enrollmentSource : null;
     return true;
   };
+  const olderThanStatus = (): Observation => ({
+    kind: 'ignored_by_rule',
+    detail: `rule 3: older than the record's latest status event (${iso(row.status_at ?? 0)})`,
+  });
 
   switch (family) {
     case 'enrollment': {
@@ -145,11 +149,7 @@ export function reduceEnrollment(current: EnrollmentRow | undefined, accountId: 
         row.enrolled_event_id = id;
         row.date_enrolled = timeOf(event.data.dateEnrolled);
       }
-      if (!claimStatus() && observations.length === 0)
-        observations.push({
-          kind: 'ignored_by_rule',
-          detail: `rule 3: older than the record's latest status event (${iso(row.status_at ?? 0)})`,
-        });
+      if (!claimStatus() && observations.length === 0) observations.push(olderThanStatus());
       break;
     }
     case 'completion': {
@@ -159,11 +159,7 @@ export function reduceEnrollment(current: EnrollmentRow | undefined, accountId: 
         row.date_completed = timeOf(event.data.dateCompleted);
         row.has_passed = typeof event.data.hasPassed === 'boolean' ? Number(event.data.hasPassed) : null;
       }
-      if (!claimStatus())
-        observations.push({
-          kind: 'ignored_by_rule',
-          detail: `rule 3: older than the record's latest status event (${iso(row.status_at ?? 0)})`,
-        });
+      if (!claimStatus()) observations.push(olderThanStatus());
       break;
     }
     case 'unenrollment': {
@@ -171,11 +167,7 @@ export function reduceEnrollment(current: EnrollmentRow | undefined, accountId: 
         row.unenrolled_at = at;
         frontier = progressFrontier(frontier, at);
       }
-      if (!claimStatus())
-        observations.push({
-          kind: 'ignored_by_rule',
-          detail: `rule 3: older than the record's latest status event (${iso(row.status_at ?? 0)})`,
-        });
+      if (!claimStatus()) observations.push(olderThanStatus());
       break;
     }
     case 'progress': {
