@@ -11,7 +11,7 @@ import { createWebhook } from '../src/delivery/webhooks.ts';
 import { createAccount } from '../src/platform/accounts.ts';
 import { appendEvents, newEvent, readEvents } from '../src/platform/event-log.ts';
 import type { ProducerSchema } from '../src/store/schema.ts';
-import { type DialectUnderTest, testDialects } from '../src/store/test-databases.ts';
+import { type DialectUnderTest, testDialects } from '../test/support/test-databases.ts';
 import { type BenchResult, median } from './bench-kit.ts';
 
 /** Measured runs per case, after one warm-up run. */

@@ -11,7 +11,7 @@ import { type HistoryAction, simulateHistory } from '../src/mirror/simulate-hist
 import { startMirror } from '../src/mirror/start-mirror.ts';
 import { storeBatch } from '../src/mirror/store-batch.ts';
 import { signature } from '../src/mirror/verify.ts';
-import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
+import { dropTestDatabase, testDialects } from '../test/support/test-databases.ts';
 import { type BenchResult, median } from './bench-kit.ts';
 
 const runs = 3;

@@ -4,7 +4,7 @@ import { Pool } from 'undici';
 import { loadSettings } from '../src/config.ts';
 import { appendEvents, newEvent } from '../src/platform/event-log.ts';
 import { startProducer } from '../src/server.ts';
-import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
+import { dropTestDatabase, testDialects } from '../test/support/test-databases.ts';
 import { type BenchResult, median } from './bench-kit.ts';
 
 const runs = 3;

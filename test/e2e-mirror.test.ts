@@ -12,7 +12,7 @@ import { type RunningMirror, startMirror } from '../src/mirror/start-mirror.ts';
 import { type RunningProducer, startProducer } from '../src/server.ts';
 import { PlatformClient } from '../src/simulate/platform-client.ts';
 import { runWorkload } from '../src/simulate/run-workload.ts';
-import { testDialects } from '../src/store/test-databases.ts';
+import { testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 const adminToken = 'lh_admin_e2e';

@@ -10,7 +10,7 @@ import { sampleEvent } from '../src/catalog/index.ts';
 import type { MirrorStatus } from '../src/mirror/read-status.ts';
 import type { MirrorSchema } from '../src/mirror/schema.ts';
 import { openDatabase } from '../src/store/database.ts';
-import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
+import { dropTestDatabase, testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 const secret = `whsec_${randomBytes(24).toString('base64')}`;

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import type { MirrorSchema } from '../src/mirror/schema.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
-import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
+import { dropTestDatabase, testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -7,7 +7,7 @@ import { validateEvent } from '../src/catalog/index.ts';
 import { loadSettings } from '../src/config.ts';
 import type { LogEvent } from '../src/platform/event-log.ts';
 import { type RunningProducer, startProducer } from '../src/server.ts';
-import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
+import { dropTestDatabase, testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 const adminToken = 'lh_admin_scenario';

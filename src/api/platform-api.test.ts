@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sampleEvent, validateEvent } from '../catalog/index.ts';
-import { testDialects } from '../store/test-databases.ts';
-import { openTestPlatform, type TestPlatform } from './test-platform.ts';
+import { testDialects } from '../../test/support/test-databases.ts';
+import { openTestPlatform, type TestPlatform } from '../../test/support/test-platform.ts';
 
 const dialects = await testDialects();
 

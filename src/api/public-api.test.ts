@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { testDialects } from '../store/test-databases.ts';
-import { adminToken, openTestPlatform, type TestPlatform } from './test-platform.ts';
+import { testDialects } from '../../test/support/test-databases.ts';
+import { adminToken, openTestPlatform, type TestPlatform } from '../../test/support/test-platform.ts';
 
 const dialects = await testDialects();
 

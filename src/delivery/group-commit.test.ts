@@ -8,10 +8,10 @@ import { createLogger, createProducerContext } from '../context.ts';
 import { createAccount } from '../platform/accounts.ts';
 import type { Database } from '../store/database.ts';
 import type { ProducerSchema } from '../store/schema.ts';
-import { testDialects } from '../store/test-databases.ts';
+import { testDialects } from '../../test/support/test-databases.ts';
 import { GroupCommit } from './group-commit.ts';
-import { startTestProducer, type TestProducer } from './test-producer.ts';
-import { type Receiver, startReceiver } from './test-receiver.ts';
+import { startTestProducer, type TestProducer } from '../../test/support/test-producer.ts';
+import { type Receiver, startReceiver } from '../../test/support/test-receiver.ts';
 
 const dialects = await testDialects();
 

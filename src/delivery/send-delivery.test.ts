@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeliverySender } from './send-delivery.ts';
-import { type Answer, freePort, startReceiver } from './test-receiver.ts';
+import { type Answer, freePort, startReceiver } from '../../test/support/test-receiver.ts';
 
 const body = JSON.stringify({ accountId: 1, events: [] });
 const settings = { connectTimeoutMs: 1000, socketTimeoutMs: 1000, concurrency: 2 };

@@ -7,7 +7,7 @@ import { loadSettings } from '../config.ts';
 import { createLogger } from '../context.ts';
 import { type Database, openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
-import { testDialects } from '../store/test-databases.ts';
+import { testDialects } from '../../test/support/test-databases.ts';
 import { createMirrorContext } from './mirror-context.ts';
 import { projectNext } from './projector.ts';
 import type { MirrorSchema } from './schema.ts';

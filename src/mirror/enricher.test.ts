@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSettings } from '../config.ts';
 import { type RunningProducer, startProducer } from '../server.ts';
-import { dropTestDatabase, testDialects } from '../store/test-databases.ts';
+import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import { type RunningMirror, startMirror } from './start-mirror.ts';
 
 const dialects = await testDialects();

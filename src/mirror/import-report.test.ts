@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { loadSettings } from '../config.ts';
 import { startProducer } from '../server.ts';
-import { dropTestDatabase, testDialects } from '../store/test-databases.ts';
+import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import { importReport, ReportError } from './import-report.ts';
 import type { MirrorSchema } from './schema.ts';
 

@@ -2,7 +2,7 @@
 // stored and a batch without id gets the right answer for each, and records each duplicate.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testDialects } from '../store/test-databases.ts';
+import { testDialects } from '../../test/support/test-databases.ts';
 import type { MirrorSchema } from './schema.ts';
 import { InboxWriter, type IncomingBatch, storeBatch } from './store-batch.ts';
 

@@ -6,7 +6,7 @@ import { appendEvents, newEvent, readEvents } from '../platform/event-log.ts';
 import type { Database } from './database.ts';
 import { listMigrations, migrate } from './migrate.ts';
 import type { ProducerSchema } from './schema.ts';
-import { testDialects } from './test-databases.ts';
+import { testDialects } from '../../test/support/test-databases.ts';
 
 const dialects = await testDialects();
 

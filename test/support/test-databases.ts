@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { runningInCi, testPostgresUrl } from '../config.ts';
-import { type Database, type Dialect, openDatabase } from './database.ts';
-import { migrate, type SchemaName } from './migrate.ts';
+import { runningInCi, testPostgresUrl } from '../../src/config.ts';
+import { type Database, type Dialect, openDatabase } from '../../src/store/database.ts';
+import { migrate, type SchemaName } from '../../src/store/migrate.ts';
 
 export interface DialectUnderTest {
   name: Dialect;

@@ -1,13 +1,13 @@
 // For tests: a producer on a fresh database of one dialect, with the delivery service running and the API built in-process.
-import type { LearnhookApp } from '../api/app.ts';
-import { buildApp } from '../api/app.ts';
-import { loadSettings, type Settings } from '../config.ts';
-import { createLogger, createProducerContext, type ProducerContext } from '../context.ts';
-import { createAccount } from '../platform/accounts.ts';
-import { appendEvents, newEvent } from '../platform/event-log.ts';
-import type { ProducerSchema } from '../store/schema.ts';
-import type { DialectUnderTest } from '../store/test-databases.ts';
-import { startDelivery } from './delivery-service.ts';
+import type { LearnhookApp } from '../../src/api/app.ts';
+import { buildApp } from '../../src/api/app.ts';
+import { loadSettings, type Settings } from '../../src/config.ts';
+import { createLogger, createProducerContext, type ProducerContext } from '../../src/context.ts';
+import { createAccount } from '../../src/platform/accounts.ts';
+import { appendEvents, newEvent } from '../../src/platform/event-log.ts';
+import type { ProducerSchema } from '../../src/store/schema.ts';
+import type { DialectUnderTest } from './test-databases.ts';
+import { startDelivery } from '../../src/delivery/delivery-service.ts';
 
 export interface TestProducer {
   context: ProducerContext;
