@@ -7,10 +7,10 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadSettings } from '../src/config.ts';
-import { startReceiver } from './support/test-receiver.ts';
 import { createAccount } from '../src/platform/accounts.ts';
 import { startProducer } from '../src/server.ts';
 import { dropTestDatabase, testDialects } from './support/test-databases.ts';
+import { startReceiver } from './support/test-receiver.ts';
 
 const sqlite = (await testDialects()).filter((dialect) => dialect.name === 'sqlite');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,9 +1,9 @@
 // Per-account order under load: 50 accounts × 5 webhooks delivered concurrently, with appends, delays and failures interleaved.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { testDialects } from './support/test-databases.ts';
 import { startTestProducer, type TestProducer } from './support/test-producer.ts';
 import { startReceiver } from './support/test-receiver.ts';
-import { testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 const accounts = 50;

@@ -8,11 +8,11 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSequenceRange } from '../src/catalog/index.ts';
 import { runAheadLimit } from '../src/delivery/run-ahead.ts';
-import { startReceiver } from './support/test-receiver.ts';
 import { appendEvents, newEvent } from '../src/platform/event-log.ts';
 import { type Database, openDatabase } from '../src/store/database.ts';
 import type { ProducerSchema } from '../src/store/schema.ts';
 import { dropTestDatabase, testDialects } from './support/test-databases.ts';
+import { startReceiver } from './support/test-receiver.ts';
 
 const dialects = await testDialects();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

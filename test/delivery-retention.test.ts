@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
+import { testDialects } from './support/test-databases.ts';
 import { startTestProducer, type TestProducer } from './support/test-producer.ts';
 import { startReceiver } from './support/test-receiver.ts';
-import { testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 

@@ -1,9 +1,9 @@
 // Retries against real receivers on loopback: the measured backoff, timeouts, refused connections and recovery, on both stores.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { testDialects } from './support/test-databases.ts';
 import { startTestProducer, type TestProducer } from './support/test-producer.ts';
 import { freePort, type Receiver, startReceiver } from './support/test-receiver.ts';
-import { testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 

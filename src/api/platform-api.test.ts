@@ -1,9 +1,9 @@
 // The platform API on both stores: actions and reads, and every kind of bad input answered with a 4xx that writes nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sampleEvent, validateEvent } from '../catalog/index.ts';
 import { testDialects } from '../../test/support/test-databases.ts';
 import { openTestPlatform, type TestPlatform } from '../../test/support/test-platform.ts';
+import { sampleEvent, validateEvent } from '../catalog/index.ts';
 
 const dialects = await testDialects();
 

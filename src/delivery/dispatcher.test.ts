@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { parseSequenceRange } from '../catalog/index.ts';
-import { updateAccount } from '../platform/accounts.ts';
 import { testDialects } from '../../test/support/test-databases.ts';
 import { startTestProducer, type TestProducer } from '../../test/support/test-producer.ts';
 import { startReceiver } from '../../test/support/test-receiver.ts';
+import { parseSequenceRange } from '../catalog/index.ts';
+import { updateAccount } from '../platform/accounts.ts';
 
 const dialects = await testDialects();
 

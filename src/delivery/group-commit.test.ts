@@ -2,16 +2,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Transaction } from 'kysely';
+import { testDialects } from '../../test/support/test-databases.ts';
+import { startTestProducer, type TestProducer } from '../../test/support/test-producer.ts';
+import { type Receiver, startReceiver } from '../../test/support/test-receiver.ts';
 import { parseSequenceRange } from '../catalog/index.ts';
 import { loadSettings } from '../config.ts';
 import { createLogger, createProducerContext } from '../context.ts';
 import { createAccount } from '../platform/accounts.ts';
 import type { Database } from '../store/database.ts';
 import type { ProducerSchema } from '../store/schema.ts';
-import { testDialects } from '../../test/support/test-databases.ts';
 import { GroupCommit } from './group-commit.ts';
-import { startTestProducer, type TestProducer } from '../../test/support/test-producer.ts';
-import { type Receiver, startReceiver } from '../../test/support/test-receiver.ts';
 
 const dialects = await testDialects();
 

@@ -1,8 +1,8 @@
 // The sender against real loopback receivers: 2xx acknowledges, redirects are failures, and the SSRF guard refuses before connecting.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeliverySender } from './send-delivery.ts';
 import { type Answer, freePort, startReceiver } from '../../test/support/test-receiver.ts';
+import { DeliverySender } from './send-delivery.ts';
 
 const body = JSON.stringify({ accountId: 1, events: [] });
 const settings = { connectTimeoutMs: 1000, socketTimeoutMs: 1000, concurrency: 2 };

@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { testDialects } from '../../test/support/test-databases.ts';
 import type { CatalogEvent } from '../catalog/schemas.ts';
 import { loadSettings } from '../config.ts';
 import { createLogger } from '../context.ts';
 import { type Database, openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
-import { testDialects } from '../../test/support/test-databases.ts';
 import { createMirrorContext } from './mirror-context.ts';
 import { projectNext } from './projector.ts';
 import type { MirrorSchema } from './schema.ts';

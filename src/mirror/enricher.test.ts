@@ -5,9 +5,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import { loadSettings } from '../config.ts';
 import { type RunningProducer, startProducer } from '../server.ts';
-import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import { type RunningMirror, startMirror } from './start-mirror.ts';
 
 const dialects = await testDialects();

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import { loadSettings } from '../config.ts';
 import { startProducer } from '../server.ts';
-import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import { importReport, ReportError } from './import-report.ts';
 import type { MirrorSchema } from './schema.ts';
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
+import { type Receiver, startReceiver } from '../../test/support/test-receiver.ts';
 import { sampleEvent } from '../catalog/index.ts';
 import { loadSettings } from '../config.ts';
-import { type Receiver, startReceiver } from '../../test/support/test-receiver.ts';
-import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import type { MirrorStatus } from './read-status.ts';
 import { type RunningMirror, startMirror } from './start-mirror.ts';
 

@@ -2,10 +2,10 @@
 // the rows behind it are applied, it is counted, alerted and kept, and `retryFailed` puts it back in line.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
+import { type Receiver, startReceiver } from '../../test/support/test-receiver.ts';
 import { sampleEvent } from '../catalog/index.ts';
 import { loadSettings } from '../config.ts';
-import { type Receiver, startReceiver } from '../../test/support/test-receiver.ts';
-import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import type { MirrorStatus } from './read-status.ts';
 import { isSetAside } from './record-projection-failure.ts';
 import { retryFailed } from './retry-failed.ts';

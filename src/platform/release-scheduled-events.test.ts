@@ -1,8 +1,8 @@
 // Held-back LEARNER_PROGRESS on both stores: appended once due, with its original timestamp, exactly once under concurrent release.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openTestPlatform, type TestPlatform } from '../../test/support/test-platform.ts';
 import { testDialects } from '../../test/support/test-databases.ts';
+import { openTestPlatform, type TestPlatform } from '../../test/support/test-platform.ts';
 import { releaseScheduledEvents } from './release-scheduled-events.ts';
 
 const dialects = await testDialects();

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { testDialects } from '../../test/support/test-databases.ts';
 import { appendEvents, newEvent, readEvents } from '../platform/event-log.ts';
 import type { Database } from './database.ts';
 import { listMigrations, migrate } from './migrate.ts';
 import type { ProducerSchema } from './schema.ts';
-import { testDialects } from '../../test/support/test-databases.ts';
 
 const dialects = await testDialects();
 

@@ -1,11 +1,11 @@
 // For API tests: a producer app on a fresh database of one dialect, a request helper, and a snapshot of everything stored.
 import type { LightMyRequestResponse } from 'fastify';
+import { buildApp, type LearnhookApp } from '../../src/api/app.ts';
 import { loadSettings, type Settings } from '../../src/config.ts';
 import { createProducerContext, type ProducerContext } from '../../src/context.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { ProducerSchema } from '../../src/store/schema.ts';
 import type { DialectUnderTest } from './test-databases.ts';
-import { buildApp, type LearnhookApp } from '../../src/api/app.ts';
 
 export const adminToken = 'lh_admin_test';
 

@@ -3,11 +3,11 @@ import type { LearnhookApp } from '../../src/api/app.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { loadSettings, type Settings } from '../../src/config.ts';
 import { createLogger, createProducerContext, type ProducerContext } from '../../src/context.ts';
+import { startDelivery } from '../../src/delivery/delivery-service.ts';
 import { createAccount } from '../../src/platform/accounts.ts';
 import { appendEvents, newEvent } from '../../src/platform/event-log.ts';
 import type { ProducerSchema } from '../../src/store/schema.ts';
 import type { DialectUnderTest } from './test-databases.ts';
-import { startDelivery } from '../../src/delivery/delivery-service.ts';
 
 export interface TestProducer {
   context: ProducerContext;
