@@ -7,10 +7,10 @@ import { Agent, request } from 'undici';
 import { loadSettings } from '../src/config.ts';
 import { createLogger, createProducerContext } from '../src/context.ts';
 import { startDelivery } from '../src/delivery/delivery-service.ts';
-import { createWebhook } from '../src/delivery/webhooks.ts';
 import { createAccount } from '../src/platform/accounts.ts';
 import { appendEvents, newEvent, readEvents } from '../src/platform/event-log.ts';
 import type { ProducerSchema } from '../src/store/schema.ts';
+import { createWebhook } from '../src/webhooks/webhooks.ts';
 import { type DialectUnderTest, testDialects } from '../test/support/test-databases.ts';
 import { type BenchResult, median } from './bench-kit.ts';
 

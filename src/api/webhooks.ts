@@ -1,10 +1,10 @@
 // Routes for webhooks under /v1/accounts/{accountId}/webhooks: CRUD, rotate-secret, test, replay, deliveries, stats.
 import { Type } from '@sinclair/typebox';
 import { listDeliveries } from '../delivery/list-deliveries.ts';
-import { replayWebhook } from '../delivery/replay-webhook.ts';
 import { sendTestDelivery } from '../delivery/send-test-delivery.ts';
 import { webhookStats } from '../delivery/webhook-stats.ts';
-import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook } from '../delivery/webhooks.ts';
+import { replayWebhook } from '../webhooks/replay-webhook.ts';
+import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook } from '../webhooks/webhooks.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { badRequest } from './errors.ts';
 import { AccountParams, digits, numberOf } from './path-params.ts';

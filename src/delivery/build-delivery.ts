@@ -9,9 +9,9 @@ import {
   webhookSignatureHeader,
   webhookTimestampHeader,
 } from '../catalog/index.ts';
+import type { WebhookRow } from '../webhooks/webhooks.ts';
 import type { DeliveryRequest } from './send-delivery.ts';
 import { signPayload } from './sign-payload.ts';
-import type { WebhookRow } from './webhooks.ts';
 
 export interface BatchToSend {
   batchId: string;

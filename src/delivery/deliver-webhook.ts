@@ -4,6 +4,7 @@ import type { CatalogEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import { type LogEvent, readEvents, toLogEvent } from '../platform/event-log.ts';
 import type { WebhooksTable } from '../store/schema.ts';
+import { noBatchInFlight, type WebhookRow } from '../webhooks/webhooks.ts';
 import type { AttemptLog } from './attempt-log.ts';
 import { batchId } from './batch-id.ts';
 import { buildDelivery } from './build-delivery.ts';
@@ -14,7 +15,6 @@ import { planBatches } from './plan-batch.ts';
 import { parseRetryAfter, retryDelay, retryPolicyOf } from './retry-policy.ts';
 import { mayRunAhead, planAheadLimit, shouldRecord } from './run-ahead.ts';
 import type { DeliverySender } from './send-delivery.ts';
-import { noBatchInFlight, type WebhookRow } from './webhooks.ts';
 
 export interface DeliveryDeps {
   context: ProducerContext;

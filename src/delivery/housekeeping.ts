@@ -1,9 +1,9 @@
 // Housekeeping beside the dispatcher: the retention purge (recording what lagging webhooks lose) and reminder/disable e-mails.
 import type { ProducerContext } from '../context.ts';
+import { noBatchInFlight } from '../webhooks/webhooks.ts';
 import { decideFailureAction } from './failure-policy.ts';
 import { disabledMail, failingMail, type Notifier } from './notifier.ts';
 import { lossOnPurge, lossRangeEnd, retentionCutoff } from './retention.ts';
-import { noBatchInFlight } from './webhooks.ts';
 
 export interface LostRange {
   firstSeq: number;

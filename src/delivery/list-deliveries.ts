@@ -1,6 +1,6 @@
 // The attempts log of a webhook, newest first, paged by attempt id.
 import type { ProducerContext } from '../context.ts';
-import { getWebhookRow } from './webhooks.ts';
+import { getWebhookRow } from '../webhooks/webhooks.ts';
 
 export interface DeliveryAttempt {
   id: number;

@@ -1,10 +1,10 @@
 // The "test webhook" action: one sample event sent at once, outside the account's sequence, flagged `learnhook-test: true`.
 import { sampleEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
+import { getWebhookRow } from '../webhooks/webhooks.ts';
 import { newBatchId } from './batch-id.ts';
 import { buildDelivery } from './build-delivery.ts';
 import { DeliverySender } from './send-delivery.ts';
-import { getWebhookRow } from './webhooks.ts';
 
 export interface TestDeliveryResult {
   batchId: string;

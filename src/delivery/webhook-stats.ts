@@ -1,7 +1,7 @@
 // A webhook's delivery state at a glance: cursor, account head, backlog, lag, failing since, next attempt, lost, state.
 import type { ProducerContext } from '../context.ts';
+import { getWebhookRow } from '../webhooks/webhooks.ts';
 import type { LostRange } from './housekeeping.ts';
-import { getWebhookRow } from './webhooks.ts';
 
 export interface WebhookStats {
   webhookId: string;

@@ -4,9 +4,9 @@ import type { Selectable } from 'kysely';
 import { ApiError, badRequest, conflict, notFound, unprocessable } from '../api/errors.ts';
 import { isEventName } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
+import { newSigningSecret } from '../delivery/sign-payload.ts';
+import { checkTarget, TargetRefusedError } from '../delivery/target-guard.ts';
 import type { WebhookAuthType, WebhookState, WebhooksTable } from '../store/schema.ts';
-import { newSigningSecret } from './sign-payload.ts';
-import { checkTarget, TargetRefusedError } from './target-guard.ts';
 
 /** The batch columns of a webhook with no batch in flight and none planned. */
 export const noBatchInFlight = {
