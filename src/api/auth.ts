@@ -2,7 +2,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ProducerContext } from '../context.ts';
-import { forbidden, notFound, unauthorized } from './errors.ts';
+import { notFound } from '../errors.ts';
+import { forbidden, unauthorized } from './errors.ts';
 
 export type Principal = { kind: 'admin' } | { kind: 'account'; accountId: number };
 

@@ -1,5 +1,7 @@
-// One error class with an HTTP status, and the handler that turns every failure into `{ error: { code, message } }`.
+// The HTTP edge's errors: statuses for the domain's error kinds, HTTP-only failures, and the handler that turns
+// every failure into `{ error: { code, message } }`.
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { DomainError, type DomainErrorKind } from '../errors.ts';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -13,12 +15,17 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'bad_request', message, details);
 export const unauthorized = (message = 'missing or unknown bearer token') => new ApiError(401, 'unauthorized', message);
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} was not found`);
-export const conflict = (message: string, code = 'conflict') => new ApiError(409, code, message);
-export const unprocessable = (message: string, details?: unknown) => new ApiError(422, 'invalid', message, details);
+
+const statusOfKind: Record<DomainErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409, rule: 422 };
+
+/** The one place where a failure of the domain becomes an HTTP status. */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof DomainError) return new ApiError(statusOfKind[error.kind], error.code, error.message, error.details);
+  return undefined;
+}
 
 /** Fastify's own error codes, translated into messages an operator understands. */
 function fromFastify(error: FastifyError): ApiError | undefined {
@@ -47,8 +54,8 @@ function fromFastify(error: FastifyError): ApiError | undefined {
 }
 
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    const apiError = error instanceof ApiError ? error : fromFastify(error);
+  app.setErrorHandler((error: FastifyError | ApiError | DomainError, request, reply) => {
+    const apiError = toApiError(error) ?? fromFastify(error as FastifyError);
     if (!apiError) {
       request.log.error({ err: error }, 'request failed');
       return reply.status(500).send({ error: { code: 'internal', message: 'the server failed to handle the request; see its log' } });

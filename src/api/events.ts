@@ -1,9 +1,9 @@
 // Routes for an account's log: GET /v1/accounts/{accountId}/events (in sequence order) and POST (raw publishing).
 import { Type } from '@sinclair/typebox';
+import { notFound } from '../errors.ts';
 import { readEvents } from '../platform/event-log.ts';
 import { publishEvents } from '../platform/publish-events.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
-import { notFound } from './errors.ts';
 import { AccountParams, AfterPage, numberOf } from './path-params.ts';
 
 export async function eventRoutes(app: LearnhookApp, { context, auth }: ApiDeps): Promise<void> {

@@ -1,5 +1,6 @@
 // Routes for learning objects and their instances under /v1/accounts/{accountId}/learning-objects (each action emits by SPEC §2.1).
 import { Type } from '@sinclair/typebox';
+import { invalidInput } from '../errors.ts';
 import { type Instance, isoOrNull, type LearningObject, loKinds } from '../platform/domain.ts';
 import { createInstance, deleteInstance, getInstance, retireInstance, updateInstance } from '../platform/instances.ts';
 import {
@@ -12,7 +13,6 @@ import {
 } from '../platform/learning-objects.ts';
 import { readLearningObjects } from '../platform/read-learning-objects.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
-import { badRequest } from './errors.ts';
 import { AccountParams, AfterPage, digits, numberOf } from './path-params.ts';
 
 const loKindPattern = loKinds.join('|');
@@ -63,7 +63,7 @@ function learningObjectBody(lo: LearningObject, instances?: readonly Instance[])
 function deadline(text: string | null | undefined): number | null | undefined {
   if (text === undefined || text === null) return text;
   const time = Date.parse(text);
-  if (Number.isNaN(time)) throw badRequest(`enrollmentDeadline "${text}" is not an ISO-8601 time`);
+  if (Number.isNaN(time)) throw invalidInput(`enrollmentDeadline "${text}" is not an ISO-8601 time`);
   return time;
 }
 

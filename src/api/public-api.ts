@@ -3,12 +3,13 @@ import { Type } from '@sinclair/typebox';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { reportColumns } from '../catalog/report-columns.ts';
+import { invalidInput, notFound } from '../errors.ts';
 import { type Instance, isoOrNull, type LearningObject, type User } from '../platform/domain.ts';
 import { type LearningObjectWithInstances, readLearningObjects } from '../platform/read-learning-objects.ts';
 import { listUsers } from '../platform/users.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { type Principal, tokenOf } from './auth.ts';
-import { ApiError, badRequest, notFound } from './errors.ts';
+import { toApiError } from './errors.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 const jsonApi = 'application/vnd.api+json';
@@ -86,7 +87,7 @@ function idsParameter(text: string | undefined): string[] | undefined {
     .split(',')
     .map((id) => id.trim())
     .filter((id) => id.length > 0);
-  if (ids.length > maxIds) throw badRequest(`ids: at most ${maxIds} ids per request, ${ids.length} were given`);
+  if (ids.length > maxIds) throw invalidInput(`ids: at most ${maxIds} ids per request, ${ids.length} were given`);
   return ids;
 }
 
@@ -94,13 +95,13 @@ function pageLimit(text: string | undefined): number {
   if (text === undefined) return defaultPageLimit;
   const limit = Number(text);
   if (!Number.isInteger(limit) || limit < 1 || limit > maxPageLimit)
-    throw badRequest(`page[limit] must be a whole number from 1 to ${maxPageLimit}, not "${text}"`);
+    throw invalidInput(`page[limit] must be a whole number from 1 to ${maxPageLimit}, not "${text}"`);
   return limit;
 }
 
 function pageCursor(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw badRequest(`page[cursor] "${text}" is not a cursor this API gave out`);
+  if (!/^\d+$/.test(text)) throw invalidInput(`page[cursor] "${text}" is not a cursor this API gave out`);
   return Number(text);
 }
 
@@ -126,14 +127,15 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
   const limiter = new RateLimiter(context.settings.apiRateLimit, context.settings.apiRateWindowMs);
 
   // JSON:API clients expect `errors`, and the enricher reads the 429 body the platform sends.
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    const status = error instanceof ApiError ? error.status : error.validation ? 400 : (error.statusCode ?? 500);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = toApiError(error);
+    const status = known ? known.status : error.validation ? 400 : (error.statusCode ?? 500);
     if (status >= 500) request.log.error({ err: error }, 'public API request failed');
     const detail = status >= 500 ? 'the server failed to handle the request; see its log' : error.message;
     return reply
       .status(status)
       .type(jsonApi)
-      .send(jsonApiError(status, error instanceof ApiError ? error.code : 'error', detail));
+      .send(jsonApiError(status, known ? known.code : 'error', detail));
   });
 
   /** Authenticates and counts the request against its token's window; answers 429 when the window is full. */

@@ -3,10 +3,10 @@ import { Type } from '@sinclair/typebox';
 import { listDeliveries } from '../delivery/list-deliveries.ts';
 import { sendTestDelivery } from '../delivery/send-test-delivery.ts';
 import { webhookStats } from '../delivery/webhook-stats.ts';
+import { invalidInput } from '../errors.ts';
 import { replayWebhook } from '../webhooks/replay-webhook.ts';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook } from '../webhooks/webhooks.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
-import { badRequest } from './errors.ts';
 import { AccountParams, digits, numberOf } from './path-params.ts';
 
 const WebhookParams = Type.Object({ accountId: digits(), webhookId: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -155,7 +155,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       const { accountId, webhookId } = ids(request.params);
       await auth.requireAccount(request, accountId);
       const since = Date.parse(request.body.since);
-      if (Number.isNaN(since)) throw badRequest(`since: "${request.body.since}" is not an ISO-8601 time`);
+      if (Number.isNaN(since)) throw invalidInput(`since: "${request.body.since}" is not an ISO-8601 time`);
       return reply.status(202).send(await replayWebhook(context, accountId, webhookId, since));
     },
   );

@@ -2,12 +2,12 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { buildMirrorApp } from '../api/mirror-app.ts';
 import type { Settings } from '../config.ts';
 import type { RunningService } from '../server.ts';
 import { openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { type RunningEnricher, startEnricher } from './enricher.ts';
-import { buildMirrorApp } from './mirror-app.ts';
 import { createMirrorContext, type MirrorContext } from './mirror-context.ts';
 import { createMirrorMetrics } from './mirror-metrics.ts';
 import { type RunningProjector, startProjector } from './projector.ts';

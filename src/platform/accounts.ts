@@ -1,8 +1,8 @@
 // Accounts: create, read, change status. Only ACTIVE accounts produce and receive events (SPEC §3).
 import type { Selectable } from 'kysely';
 import { newToken } from '../api/auth.ts';
-import { conflict, notFound } from '../api/errors.ts';
 import type { ProducerContext } from '../context.ts';
+import { conflict, notFound } from '../errors.ts';
 import type { AccountStatus, AccountsTable } from '../store/schema.ts';
 
 export interface Account {

@@ -1,8 +1,8 @@
 // Instance actions (create, change, suspend, retire, delete) and reads. The first instance of a learning object is its default:
 // learning programs and certifications enroll their learners in their courses' default instances.
 import { randomUUID } from 'node:crypto';
-import { notFound } from '../api/errors.ts';
 import type { ProducerContext } from '../context.ts';
+import { notFound } from '../errors.ts';
 import { type Instance, type LearningObject, toInstance, type Via } from './domain.ts';
 import { loadLearningObject } from './learning-objects.ts';
 import * as rules from './rules/instances.ts';

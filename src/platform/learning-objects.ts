@@ -1,7 +1,7 @@
 // Learning-object actions (create, change, publish, retire, delete) and reads; each action is one transaction through runAction.
 import { randomUUID } from 'node:crypto';
-import { notFound } from '../api/errors.ts';
 import type { ProducerContext } from '../context.ts';
+import { notFound } from '../errors.ts';
 import { type Instance, type LearningObject, type LoKind, toInstance, toLearningObject, type Via } from './domain.ts';
 import * as rules from './rules/learning-objects.ts';
 import { invalid } from './rules/outcome.ts';

@@ -1,7 +1,8 @@
 // Raw publishing: catalog events a product sends directly (it has its own domain and wants only delivery), all or nothing.
-import { badRequest, conflict, notFound } from '../api/errors.ts';
+
 import { type CatalogEvent, validateEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
+import { conflict, invalidInput, notFound } from '../errors.ts';
 import { appendEvents } from './event-log.ts';
 
 export interface PublishResult {
@@ -13,7 +14,7 @@ export interface PublishResult {
 /** Validates every event against the catalog and appends them in the given order; any invalid event refuses them all. */
 export async function publishEvents(context: ProducerContext, accountId: number, events: readonly unknown[]): Promise<PublishResult> {
   const problems = events.flatMap((event, index) => validateEvent(event, `events[${index}]`));
-  if (problems.length > 0) throw badRequest(`no event was published: ${problems.join('; ')}`, problems);
+  if (problems.length > 0) throw invalidInput(`no event was published: ${problems.join('; ')}`, problems);
   const valid = events as readonly CatalogEvent[];
   const now = context.now();
   const result = await context.database.db.transaction().execute(async (trx) => {

@@ -1,10 +1,10 @@
 // One platform action = one transaction: lock the account, apply a rule, write its rows, append its events, schedule the late ones.
 import type { Selectable, Transaction } from 'kysely';
-import { ApiError, notFound } from '../api/errors.ts';
 import type { ProducerContext } from '../context.ts';
+import { notFound } from '../errors.ts';
 import type { AccountsTable, ProducerSchema } from '../store/schema.ts';
 import { appendEvents, newEvent } from './event-log.ts';
-import { type RuleOutcome, RuleViolation } from './rules/outcome.ts';
+import type { RuleOutcome } from './rules/outcome.ts';
 import { seededRandom } from './rules/progress.ts';
 
 export type Trx = Transaction<ProducerSchema>;
@@ -41,37 +41,31 @@ export async function runAction<T>(
 ): Promise<T> {
   const now = context.now();
   let appended = false;
-  let value: T;
-  try {
-    value = await context.database.db.transaction().execute(async (trx) => {
-      let select = trx.selectFrom('accounts').selectAll().where('id', '=', accountId);
-      if (context.database.dialect === 'postgres') select = select.forUpdate();
-      const account = await select.executeTakeFirst();
-      if (!account) throw notFound(`account ${accountId}`);
-      const result = await step(trx, account, now);
-      if (account.status !== 'ACTIVE') return result.value;
-      const events = result.outcome.events.map((draft) => newEvent(draft.eventName, draft.data, now, trace));
-      const { seqs } = await appendEvents(trx, accountId, events, now, { strictlyIncreasingTimestamps: true });
-      appended = seqs.length > 0;
-      const scheduled = result.outcome.scheduled.map((draft) => {
-        const event = newEvent(draft.eventName, draft.data, draft.timestamp, trace);
-        return {
-          account_id: accountId,
-          due_at: draft.dueAt,
-          event_id: event.eventId,
-          event_name: event.eventName,
-          timestamp: event.timestamp,
-          event_info: event.eventInfo,
-          data: JSON.stringify(event.data),
-        };
-      });
-      if (scheduled.length > 0) await trx.insertInto('scheduled_events').values(scheduled).execute();
-      return result.value;
+  const value = await context.database.db.transaction().execute(async (trx) => {
+    let select = trx.selectFrom('accounts').selectAll().where('id', '=', accountId);
+    if (context.database.dialect === 'postgres') select = select.forUpdate();
+    const account = await select.executeTakeFirst();
+    if (!account) throw notFound(`account ${accountId}`);
+    const result = await step(trx, account, now);
+    if (account.status !== 'ACTIVE') return result.value;
+    const events = result.outcome.events.map((draft) => newEvent(draft.eventName, draft.data, now, trace));
+    const { seqs } = await appendEvents(trx, accountId, events, now, { strictlyIncreasingTimestamps: true });
+    appended = seqs.length > 0;
+    const scheduled = result.outcome.scheduled.map((draft) => {
+      const event = newEvent(draft.eventName, draft.data, draft.timestamp, trace);
+      return {
+        account_id: accountId,
+        due_at: draft.dueAt,
+        event_id: event.eventId,
+        event_name: event.eventName,
+        timestamp: event.timestamp,
+        event_info: event.eventInfo,
+        data: JSON.stringify(event.data),
+      };
     });
-  } catch (error) {
-    if (error instanceof RuleViolation) throw new ApiError(error.status, error.code, error.message);
-    throw error;
-  }
+    if (scheduled.length > 0) await trx.insertInto('scheduled_events').values(scheduled).execute();
+    return result.value;
+  });
   if (appended) context.signals.emit('events-appended', [accountId]);
   return value;
 }

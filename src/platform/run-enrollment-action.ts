@@ -1,6 +1,7 @@
 // The frame of every enrollment action: load what the enrollment rules look at, apply one, write its rows, in one transaction.
-import { conflict, notFound } from '../api/errors.ts';
+
 import type { ProducerContext } from '../context.ts';
+import { conflict, notFound } from '../errors.ts';
 import { type Actor, type Enrollment, type Instance, type LearningObject, toEnrollment, toInstance } from './domain.ts';
 import { loadInstance } from './instances.ts';
 import { loadLearningObject } from './learning-objects.ts';

@@ -1,7 +1,7 @@
 // Learners of an account: create, read, list and delete. Users produce no events; the mirror learns them from the read API.
 import { randomUUID } from 'node:crypto';
-import { conflict, notFound } from '../api/errors.ts';
 import type { ProducerContext } from '../context.ts';
+import { conflict, notFound } from '../errors.ts';
 import { toUser, type User } from './domain.ts';
 
 export interface NewUser {

@@ -1,11 +1,11 @@
 // Webhooks of an account: register, list, read, change, delete and rotate the signing secret (secrets leave only once).
 import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { ApiError, badRequest, conflict, notFound, unprocessable } from '../api/errors.ts';
 import { isEventName } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import { newSigningSecret } from '../delivery/sign-payload.ts';
 import { checkTarget, TargetRefusedError } from '../delivery/target-guard.ts';
+import { conflict, invalidInput, notFound, ruleViolation } from '../errors.ts';
 import type { WebhookAuthType, WebhookState, WebhooksTable } from '../store/schema.ts';
 
 /** The batch columns of a webhook with no batch in flight and none planned. */
@@ -74,7 +74,7 @@ export function toWebhook(row: WebhookRow): Webhook {
 function checkEvents(events: readonly string[]): string[] {
   const unknown = events.filter((name) => !isEventName(name));
   if (unknown.length > 0)
-    throw badRequest(`unknown event names: ${unknown.join(', ')}; see GET /docs or the README for the 27 catalog events`);
+    throw invalidInput(`unknown event names: ${unknown.join(', ')}; see GET /docs or the README for the 27 catalog events`);
   return [...new Set(events)];
 }
 
@@ -82,7 +82,7 @@ async function checkUrl(context: ProducerContext, url: string): Promise<string> 
   try {
     return (await checkTarget(url, context.settings.allowPrivateTargets)).toString();
   } catch (error) {
-    if (error instanceof TargetRefusedError) throw new ApiError(400, 'target_refused', error.message);
+    if (error instanceof TargetRefusedError) throw invalidInput(error.message, undefined, 'target_refused');
     throw error;
   }
 }
@@ -91,7 +91,7 @@ async function requireActiveAccount(context: ProducerContext, accountId: number)
   const account = await context.database.db.selectFrom('accounts').select('status').where('id', '=', accountId).executeTakeFirst();
   if (!account) throw notFound(`account ${accountId}`);
   if (account.status !== 'ACTIVE')
-    throw unprocessable(`webhooks exist only for ACTIVE accounts; account ${accountId} is ${account.status}`);
+    throw ruleViolation(`webhooks exist only for ACTIVE accounts; account ${accountId} is ${account.status}`);
 }
 
 function authColumns(auth: WebhookAuthInput) {

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validateEvent } from '../../catalog/index.ts';
+import { DomainError } from '../../errors.ts';
 import type { Enrollment } from '../domain.ts';
 import { type ChildCourse, complete, type EnrollmentState, enroll, parentPercent, recordProgress, unenroll } from './enrollments.ts';
 import { aLearningObject, anEnrollment, anInstance, at } from './fixtures.ts';
-import { RuleViolation } from './outcome.ts';
 import { progressDelayMs, seededRandom } from './progress.ts';
 
 const names = (events: { eventName: string }[]) => events.map((event) => event.eventName);
@@ -131,7 +131,7 @@ describe('enrollment rules', () => {
     );
     assert.throws(
       () => unenroll(courseState({ enrollment: throughPath(1) }), { userId: 1001, actor: 'learner' }, at),
-      (error: unknown) => error instanceof RuleViolation && /through learningProgram/.test(error.message),
+      (error: unknown) => error instanceof DomainError && /through learningProgram/.test(error.message),
     );
   });
 
@@ -232,7 +232,7 @@ describe('enrollment rules', () => {
     assert.equal(waitlisted.changes.enrollments[0]?.state, 'WAITLISTED');
     assert.throws(
       () => enroll(courseState({ instance: { ...limited, waitlistCount: 1 } }), { userId: 1003, actor: 'learner' }, at),
-      (error: unknown) => error instanceof RuleViolation && error.status === 409 && /is full/.test(error.message),
+      (error: unknown) => error instanceof DomainError && error.kind === 'conflict' && /is full/.test(error.message),
     );
   });
 

@@ -1,9 +1,9 @@
 // One test per instance rule of SPEC §2.1, each named after the sentence it checks.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { DomainError } from '../../errors.ts';
 import { aLearningObject, anInstance } from './fixtures.ts';
 import { createInstance, deleteInstance, retireInstance, updateInstance } from './instances.ts';
-import { RuleViolation } from './outcome.ts';
 
 const names = (events: { eventName: string }[]) => events.map((event) => event.eventName);
 const course = aLearningObject();
@@ -55,7 +55,7 @@ describe('instance rules', () => {
 
   test('"other instances (other module types, learning-path and certification instances) cannot be deleted, only retired"', () => {
     const isConflict = (error: unknown) =>
-      error instanceof RuleViolation && error.status === 409 && /retire it instead/.test(error.message);
+      error instanceof DomainError && error.kind === 'conflict' && /retire it instead/.test(error.message);
     assert.throws(() => deleteInstance(course, anInstance({ selfPaced: false })), isConflict);
     assert.throws(() => deleteInstance(path, anInstance({ loId: path.id })), isConflict);
     const certification = aLearningObject({ id: 'certification:1000003', loType: 'certification' });
@@ -77,9 +77,9 @@ describe('instance rules', () => {
   });
 
   test('a seat limit below the enrolled learners, a waitlist without seats, and instances of job aids are refused', () => {
-    assert.throws(() => updateInstance(course, anInstance({ seatLimit: 10, enrollmentCount: 5 }), { seatLimit: 4 }, 'ui'), RuleViolation);
-    assert.throws(() => createInstance(course, anInstance(), { name: 'w', waitlistLimit: 3 }, 'ui'), RuleViolation);
+    assert.throws(() => updateInstance(course, anInstance({ seatLimit: 10, enrollmentCount: 5 }), { seatLimit: 4 }, 'ui'), DomainError);
+    assert.throws(() => createInstance(course, anInstance(), { name: 'w', waitlistLimit: 3 }, 'ui'), DomainError);
     const jobAid = aLearningObject({ id: 'jobAid:4', loType: 'jobAid' });
-    assert.throws(() => createInstance(jobAid, anInstance({ loId: jobAid.id }), { name: 'j' }, 'ui'), RuleViolation);
+    assert.throws(() => createInstance(jobAid, anInstance({ loId: jobAid.id }), { name: 'j' }, 'ui'), DomainError);
   });
 });

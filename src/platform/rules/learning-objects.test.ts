@@ -1,6 +1,7 @@
 // One test per learning-object rule of SPEC §2.1, each named after the sentence it checks.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { DomainError } from '../../errors.ts';
 import { aLearningObject, anInstance, at } from './fixtures.ts';
 import {
   createLearningObject,
@@ -9,7 +10,6 @@ import {
   retireLearningObject,
   updateLearningObject,
 } from './learning-objects.ts';
-import { RuleViolation } from './outcome.ts';
 
 const names = (events: { eventName: string }[]) => events.map((event) => event.eventName);
 
@@ -88,7 +88,7 @@ describe('learning-object rules', () => {
 
   test('illegal transitions are refused with a plain message: publish a deleted, retired or published LO; retire a draft; change a deleted one', () => {
     const refused = (run: () => unknown, pattern: RegExp) =>
-      assert.throws(run, (error: unknown) => error instanceof RuleViolation && error.status === 409 && pattern.test(error.message));
+      assert.throws(run, (error: unknown) => error instanceof DomainError && error.kind === 'conflict' && pattern.test(error.message));
     refused(() => publishLearningObject(aLearningObject({ state: 'deleted' }), at), /is deleted/);
     refused(() => publishLearningObject(aLearningObject({ state: 'retired' }), at), /cannot be published again/);
     refused(() => publishLearningObject(aLearningObject({ state: 'published' }), at), /published already/);

@@ -1,4 +1,5 @@
 // What every rule returns: the changes to make, the events to append now, and the events to append later.
+import { conflict, ruleViolation } from '../../errors.ts';
 
 /** An event a rule decides on; the action's transaction gives it an id, a timestamp and a trace. */
 export interface EventDraft {
@@ -18,24 +19,14 @@ export interface RuleOutcome<Changes> {
   scheduled: ScheduledDraft[];
 }
 
-/** An action the rules refuse in the current state; `status` 409 for a conflict with the state, 422 for an impossible request. */
-export class RuleViolation extends Error {
-  override name = 'RuleViolation';
-  constructor(
-    readonly status: 409 | 422,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
+/** The rules refuse an action: a conflict with the current state. */
 export function refuse(message: string, code = 'illegal_transition'): never {
-  throw new RuleViolation(409, code, message);
+  throw conflict(message, code);
 }
 
+/** The rules refuse an action that no state allows. */
 export function invalid(message: string, code = 'invalid'): never {
-  throw new RuleViolation(422, code, message);
+  throw ruleViolation(message, code);
 }
 
 export function outcome<Changes>(changes: Changes, events: EventDraft[] = [], scheduled: ScheduledDraft[] = []): RuleOutcome<Changes> {

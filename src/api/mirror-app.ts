@@ -1,13 +1,13 @@
 // The mirror's HTTP server: POST /webhook (verify → durable inbox → 202), GET /status, GET /metrics, GET /healthz.
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
-import { ApiError, installErrorHandler } from '../api/errors.ts';
 import { replayHeader, sequenceHeader, testHeader, webhookIdHeader } from '../catalog/index.ts';
-import type { MirrorContext } from './mirror-context.ts';
-import { parseEnvelope } from './parse-envelope.ts';
-import { readStatus } from './read-status.ts';
-import { InboxWriter } from './store-batch.ts';
-import { verify } from './verify.ts';
+import type { MirrorContext } from '../mirror/mirror-context.ts';
+import { parseEnvelope } from '../mirror/parse-envelope.ts';
+import { readStatus } from '../mirror/read-status.ts';
+import { InboxWriter } from '../mirror/store-batch.ts';
+import { verify } from '../mirror/verify.ts';
+import { ApiError, installErrorHandler } from './errors.ts';
 
 /** Per-request log lines would drown everything at delivery rates; failures are still logged by the error handler. */
 class QuietRequests extends LogController {
