@@ -63,7 +63,7 @@ export class Dispatcher {
       metrics: deliveryMetrics(context),
       notifier,
       attempts: new AttemptLog(context),
-      commits: new GroupCommit(context.database.db, context.database.dialect === 'postgres' ? 2 : 1),
+      commits: new GroupCommit(context.database.db, context.database.concurrentWrites ? 2 : 1),
       owner,
     };
   }

@@ -30,9 +30,10 @@ export async function purgeExpiredEvents(context: ProducerContext): Promise<numb
   let purged = 0;
   for (const { account_id: accountId, through } of expired) {
     purged += await db.transaction().execute(async (trx) => {
-      let query = trx.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).where('cursor', '<', through);
       // Hold the rows so a dispatcher cannot settle a batch while its events are being declared lost.
-      if (context.database.dialect === 'postgres') query = query.forUpdate();
+      const query = context.database.lockRows(
+        trx.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).where('cursor', '<', through),
+      );
       for (const webhook of await query.execute()) {
         // The batch in flight and the batches planned after it have their delivery numbers: they count as one.
         const planned = webhook.batch_plan === null ? [] : (JSON.parse(webhook.batch_plan) as { lastSeq: number; deliveryLast: number }[]);

@@ -139,7 +139,7 @@ async function claimDue(context: MirrorContext, now: number): Promise<Enrichment
       .where('not_before', '<=', now)
       .orderBy('requested_at')
       .limit(maxIdsPerCall);
-    if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
+    query = database.claimRows(query);
     const due = await query.execute();
     for (const entry of due) {
       await trx

@@ -1,5 +1,3 @@
-// The background loop that applies inbox rows in receipt order, each in its own transaction, and raises alerts.
-import { sql } from 'kysely';
 import type { RunningService } from '../server.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
@@ -41,14 +39,12 @@ export async function projectNext(
         .orderBy('id')
         .limit(1);
       // Several mirror processes on one PostgreSQL each take a different row.
-      if (database.dialect === 'postgres') query = query.forUpdate().skipLocked();
+      query = database.claimRows(query);
       const row = await query.executeTakeFirst();
       if (!row) return undefined;
       applying = row;
       // One account's rows are applied by one process at a time: its records and its sequence marks are read, then written.
-      if (database.dialect === 'postgres') {
-        await sql`SELECT pg_advisory_xact_lock(hashtext(${`learnhook_mirror_account_${row.account_id}`}))`.execute(trx);
-      }
+      await database.lockName(trx, `learnhook_mirror_account_${row.account_id}`);
       const now = context.now();
       const outcome = await projectBatch(trx, row, { now, enrich, existing });
       if (outcome.newestEventAt !== undefined) {

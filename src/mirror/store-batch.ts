@@ -125,7 +125,7 @@ export class InboxWriter {
   constructor(
     private readonly database: Database<MirrorSchema>,
     /** SQLite has one writer; PostgreSQL commits several groups at once, each waiting on its own flush to disk. */
-    private readonly maxConcurrent = database.dialect === 'postgres' ? 4 : 1,
+    private readonly maxConcurrent = database.concurrentWrites ? 4 : 1,
     private readonly maxGroup = 200,
   ) {}
 

@@ -20,7 +20,7 @@ export function guardedWindow(windowMs: number): number {
 export async function takeRateSlot(database: Database<MirrorSchema>, limit: number, windowMs: number, now: number): Promise<RateSlot> {
   const window = guardedWindow(windowMs);
   return database.db.transaction().execute(async (trx) => {
-    if (database.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext('learnhook_mirror_rate'))`.execute(trx);
+    await database.lockName(trx, 'learnhook_mirror_rate');
     const blocked = await trx.selectFrom('mirror_state').select('value').where('key', '=', 'rate_blocked_until').executeTakeFirst();
     if (blocked && blocked.value > now) return { granted: false, waitMs: blocked.value - now };
     await trx
@@ -39,8 +39,7 @@ export async function takeRateSlot(database: Database<MirrorSchema>, limit: numb
 
 /** Honours a 429: no process takes a slot before `until`. */
 export async function blockRateUntil(database: Database<MirrorSchema>, until: number): Promise<void> {
-  const later =
-    database.dialect === 'postgres' ? sql<number>`GREATEST(mirror_state.value, ${until})` : sql<number>`MAX(mirror_state.value, ${until})`;
+  const later = database.greatest(sql<number>`mirror_state.value`, until);
   await database.db
     .insertInto('mirror_state')
     .values({ key: 'rate_blocked_until', value: until })

@@ -18,9 +18,9 @@ export async function publishEvents(context: ProducerContext, accountId: number,
   const valid = events as readonly CatalogEvent[];
   const now = context.now();
   const result = await context.database.db.transaction().execute(async (trx) => {
-    let select = trx.selectFrom('accounts').select('status').where('id', '=', accountId);
-    if (context.database.dialect === 'postgres') select = select.forUpdate();
-    const account = await select.executeTakeFirst();
+    const account = await context.database
+      .lockRows(trx.selectFrom('accounts').select('status').where('id', '=', accountId))
+      .executeTakeFirst();
     if (!account) throw notFound(`account ${accountId}`);
     if (account.status !== 'ACTIVE')
       throw conflict(`account ${accountId} is ${account.status}; only ACTIVE accounts have events`, 'account_not_active');

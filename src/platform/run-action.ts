@@ -42,9 +42,7 @@ export async function runAction<T>(
   const now = context.now();
   let appended = false;
   const value = await context.database.db.transaction().execute(async (trx) => {
-    let select = trx.selectFrom('accounts').selectAll().where('id', '=', accountId);
-    if (context.database.dialect === 'postgres') select = select.forUpdate();
-    const account = await select.executeTakeFirst();
+    const account = await context.database.lockRows(trx.selectFrom('accounts').selectAll().where('id', '=', accountId)).executeTakeFirst();
     if (!account) throw notFound(`account ${accountId}`);
     const result = await step(trx, account, now);
     if (account.status !== 'ACTIVE') return result.value;

@@ -2,12 +2,45 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, Kysely, PostgresDialect, SqliteDialect, SqliteDriver } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  PostgresDialect,
+  type QueryExecutorProvider,
+  type RawBuilder,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-export interface Database<Schema> {
+/** A select that can lock its rows (Kysely's select builder). */
+interface LockableQuery<Q> {
+  forUpdate(): Q;
+  skipLocked(): Q;
+}
+
+/**
+ * What the two dialects do differently, asked for by what it is for, so domain code never branches on the dialect.
+ * SQLite has one writer at a time (every transaction starts with BEGIN IMMEDIATE), so its locks are no-ops there.
+ */
+export interface DatabaseCapabilities {
+  /** Several write transactions can commit at once (each waiting on its own flush); SQLite has one writer. */
+  readonly concurrentWrites: boolean;
+  /** Locks the rows a select returns until the transaction ends. */
+  lockRows<Q extends LockableQuery<Q>>(query: Q): Q;
+  /** Locks the rows a select returns and skips rows another transaction holds (claiming work). */
+  claimRows<Q extends LockableQuery<Q>>(query: Q): Q;
+  /** Holds a named lock until the transaction ends: one transaction at a time per name. */
+  lockName(trx: QueryExecutorProvider, name: string): Promise<void>;
+  /** The larger of two numbers, as SQL. */
+  greatest(a: RawBuilder<number>, b: number): RawBuilder<number>;
+}
+
+export interface Database<Schema> extends DatabaseCapabilities {
   readonly dialect: Dialect;
   /** The URL it was opened with, without a password. */
   readonly url: string;
@@ -15,6 +48,34 @@ export interface Database<Schema> {
   /** Runs raw SQL that may hold several statements (migrations). */
   executeScript(script: string): Promise<void>;
   close(): Promise<void>;
+}
+
+const sqliteCapabilities: DatabaseCapabilities = {
+  concurrentWrites: false,
+  lockRows: (query) => query,
+  claimRows: (query) => query,
+  lockName: async () => {},
+  greatest: (a, b) => sql<number>`MAX(${a}, ${b})`,
+};
+
+const postgresCapabilities: DatabaseCapabilities = {
+  concurrentWrites: true,
+  lockRows: (query) => query.forUpdate(),
+  claimRows: (query) => query.forUpdate().skipLocked(),
+  async lockName(trx, name) {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
+  },
+  greatest: (a, b) => sql<number>`GREATEST(${a}, ${b})`,
+};
+
+export interface OpenOptions {
+  /** PostgreSQL connections in the pool. */
+  poolSize?: number;
+  /**
+   * SQLite: checkpoint the WAL after this many pages instead of SQLite's 1000. A store that commits many small
+   * bodies syncs the file less often; durability is the same (every commit is in the WAL either way).
+   */
+  walAutocheckpointPages?: number;
 }
 
 export class DatabaseUrlError extends Error {
@@ -33,8 +94,8 @@ export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 
-export async function openDatabase<Schema>(url: string, options: { poolSize?: number } = {}): Promise<Database<Schema>> {
-  return dialectOf(url) === 'sqlite' ? openSqlite<Schema>(url) : openPostgres<Schema>(url, options.poolSize ?? 10);
+export async function openDatabase<Schema>(url: string, options: OpenOptions = {}): Promise<Database<Schema>> {
+  return dialectOf(url) === 'sqlite' ? openSqlite<Schema>(url, options) : openPostgres<Schema>(url, options.poolSize ?? 10);
 }
 
 /** SQLite starts every transaction with BEGIN IMMEDIATE, so two processes on one file never deadlock on an upgrade. */
@@ -77,7 +138,7 @@ function withStatementCache(database: BetterSqlite3.Database): BetterSqlite3.Dat
   });
 }
 
-function openSqlite<Schema>(url: string): Database<Schema> {
+function openSqlite<Schema>(url: string, options: OpenOptions): Database<Schema> {
   const file = url.slice('sqlite:'.length);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const handle = new BetterSqlite3(file);
@@ -86,8 +147,10 @@ function openSqlite<Schema>(url: string): Database<Schema> {
   handle.pragma('synchronous = NORMAL');
   handle.pragma('busy_timeout = 10000');
   handle.pragma('foreign_keys = ON');
+  if (options.walAutocheckpointPages !== undefined) handle.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
   const db = new Kysely<Schema>({ dialect: new LearnhookSqliteDialect(handle) });
   return {
+    ...sqliteCapabilities,
     dialect: 'sqlite',
     url,
     db,
@@ -114,6 +177,7 @@ function openPostgres<Schema>(url: string, poolSize: number): Database<Schema> {
   pool.on('error', () => {});
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
+    ...postgresCapabilities,
     dialect: 'postgres',
     url: redactUrl(url),
     db,
