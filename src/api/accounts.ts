@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { createAccount, getAccount, listAccounts, updateAccount } from '../platform/accounts.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
-import { AccountParams, numberOf } from './path-params.ts';
+import { AccountParams, IdNumber, maxId, numberOf } from './path-params.ts';
 
 export const AccountStatusSchema = Type.Union([Type.Literal('ACTIVE'), Type.Literal('TRIAL'), Type.Literal('INACTIVE')]);
 
@@ -24,7 +24,7 @@ export async function accountRoutes(app: LearnhookApp, { context, auth }: ApiDep
         summary: 'Create an account (admin); its token is returned once.',
         body: Type.Object(
           {
-            id: Type.Optional(Type.Integer({ minimum: 1 })),
+            id: Type.Optional(IdNumber({ description: `An id of your choice, 1 to ${maxId}; the next free one when absent.` })),
             name: Type.String({ minLength: 1, maxLength: 200 }),
             status: Type.Optional(AccountStatusSchema),
             contactEmail: Type.Optional(Type.Union([Type.String({ format: 'email' }), Type.Null()])),

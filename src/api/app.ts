@@ -18,6 +18,7 @@ import { eventRoutes } from './events.ts';
 import { learningObjectRoutes } from './learning-objects.ts';
 import { metricsRoutes } from './metrics.ts';
 import { publicApiRoutes } from './public-api.ts';
+import { installRequestGuard } from './request-guard.ts';
 import { userRoutes } from './users.ts';
 import { webhookRoutes } from './webhooks.ts';
 
@@ -63,8 +64,11 @@ export async function buildApp(context: ProducerContext): Promise<LearnhookApp> 
     logController: new QuietRequests(),
     bodyLimit: context.settings.bodyLimit,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // Parsed as a plain field, then refused by name by the request guard (the default answer was "not valid JSON").
+    onProtoPoisoning: 'ignore',
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as LearnhookApp;
   installErrorHandler(app);
+  installRequestGuard(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

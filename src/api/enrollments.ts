@@ -7,10 +7,10 @@ import { listEnrollments } from '../platform/list-enrollments.ts';
 import { recordProgress } from '../platform/record-progress.ts';
 import { unenroll } from '../platform/unenroll.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
-import { AccountParams, digits, numberOf } from './path-params.ts';
+import { AccountParams, digits, IdNumber, numberOf } from './path-params.ts';
 
 const request = {
-  userId: Type.Integer({ minimum: 1 }),
+  userId: IdNumber(),
   loInstanceId: Type.String({ pattern: '^(course|learningProgram|certification):\\d+_\\d+$' }),
   actor: Type.Union(
     actors.map((actor) => Type.Literal(actor)),

@@ -13,7 +13,7 @@ import {
 } from '../platform/learning-objects.ts';
 import { readLearningObjects } from '../platform/read-learning-objects.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
-import { AccountParams, AfterPage, digits, numberOf } from './path-params.ts';
+import { AccountParams, AfterPage, digits, numberOf, WholeNumber } from './path-params.ts';
 
 const loKindPattern = loKinds.join('|');
 const LoIdSchema = Type.String({ pattern: `^(${loKindPattern}):\\d+$`, description: 'Learning object id, e.g. course:1000001.' });
@@ -24,7 +24,7 @@ const InstanceIdSchema = Type.String({
 const LoParams = Type.Object({ accountId: digits(), loId: LoIdSchema });
 const InstanceParams = Type.Object({ accountId: digits(), loId: LoIdSchema, instanceId: InstanceIdSchema });
 const Via = Type.Optional(Type.Union([Type.Literal('ui'), Type.Literal('migration')], { description: 'ui (default) or migration.' }));
-const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
+const Limit = Type.Union([WholeNumber(), Type.Null()]);
 
 export function instanceBody(instance: Instance) {
   return {
@@ -81,7 +81,7 @@ export async function learningObjectRoutes(app: LearnhookApp, { context, auth }:
             loType: Type.Union(loKinds.map((kind) => Type.Literal(kind))),
             name: Type.String({ minLength: 1, maxLength: 500 }),
             description: Type.Optional(Type.String({ maxLength: 5000 })),
-            duration: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Seconds.' })),
+            duration: Type.Optional(Type.Union([WholeNumber(), Type.Null()], { description: 'Seconds.' })),
             children: Type.Optional(
               Type.Array(LoIdSchema, { maxItems: 200, description: 'Course ids of a learning program or certification.' }),
             ),
@@ -137,7 +137,7 @@ export async function learningObjectRoutes(app: LearnhookApp, { context, auth }:
           {
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
             description: Type.Optional(Type.String({ maxLength: 5000 })),
-            duration: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+            duration: Type.Optional(Type.Union([WholeNumber(), Type.Null()])),
             children: Type.Optional(Type.Array(LoIdSchema, { maxItems: 200 })),
             via: Via,
           },

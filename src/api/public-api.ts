@@ -10,6 +10,7 @@ import { listUsers } from '../platform/users.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { type Principal, tokenOf } from './auth.ts';
 import { toApiError } from './errors.ts';
+import { digits, isDigits, maxId, numberOf } from './path-params.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 const jsonApi = 'application/vnd.api+json';
@@ -101,8 +102,15 @@ function pageLimit(text: string | undefined): number {
 
 function pageCursor(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw invalidInput(`page[cursor] "${text}" is not a cursor this API gave out`);
+  if (!isDigits(text)) throw invalidInput(`page[cursor] "${text}" is not a cursor this API gave out`);
   return Number(text);
+}
+
+/** User ids of `ids=`: each a whole number of at most fifteen digits (the id range), or the request is refused. */
+function userIds(ids: readonly string[]): number[] {
+  const wrong = ids.filter((id) => !isDigits(id));
+  if (wrong.length > 0) throw invalidInput(`ids: ${wrong.map((id) => `"${id}"`).join(', ')} is not a user id (1 to ${maxId})`);
+  return ids.map(Number);
 }
 
 /** The full URL of the next page: this request's URL with the cursor replaced. */
@@ -186,8 +194,7 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
       const accountId = scopeOf(principal);
       const ids = idsParameter(request.query.ids);
       if (ids) {
-        const numbers = ids.filter((id) => /^\d+$/.test(id)).map(Number);
-        const users = await listUsers(context, { accountId, ids: numbers, limit: maxIds });
+        const users = await listUsers(context, { accountId, ids: userIds(ids), limit: maxIds });
         return { data: users.map(userResource), links: {} };
       }
       const limit = pageLimit(request.query['page[limit]']);
@@ -206,13 +213,13 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
 
   app.get(
     '/primeapi/v2/users/:userId',
-    { schema: { tags: ['public read API'], summary: 'One user (JSON:API).', params: Type.Object({ userId: Type.String() }) } },
+    { schema: { tags: ['public read API'], summary: 'One user (JSON:API).', params: Type.Object({ userId: digits() }) } },
     async (request, reply) => {
       const principal = await admit(request, reply);
       if (!principal) return reply;
       const { userId } = request.params;
       const accountId = scopeOf(principal);
-      const users = /^\d+$/.test(userId) ? await listUsers(context, { accountId, ids: [Number(userId)], limit: 1 }) : [];
+      const users = await listUsers(context, { accountId, ids: [numberOf(userId)], limit: 1 });
       const user = users[0];
       if (!user) throw notFound(`user ${userId}`);
       return { data: userResource(user) };

@@ -1,5 +1,5 @@
 // TypeBox schemas of each event's `data`, of an event and of the delivery envelope (SPEC §2.2), and their validation.
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { FormatRegistry, type Static, type TSchema, Type } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { type EventFamily, eventDefinition, eventDefinitions, type LoType, loTypes } from './events.ts';
 
@@ -15,10 +15,37 @@ export const LoInstanceId = Type.String({
   description: 'Instance id, `<loId>_<number>`.',
   examples: ['course:12345678_14448475'],
 });
-export const UserId = Type.Integer({ minimum: 1, description: "The learner's integer id." });
+/** Whole numbers of the catalog stay exact in JavaScript (and fit a BIGINT column). */
+const maxWhole = Number.MAX_SAFE_INTEGER;
+const count = () => Type.Integer({ minimum: 0, maximum: maxWhole });
+export const UserId = Type.Integer({ minimum: 1, maximum: maxWhole, description: "The learner's integer id." });
+
+const isoTimeShape = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$/;
+
+/** Whether a text is an ISO-8601 UTC time of a day that exists (`2026-13-45T99:99:99Z` has the shape, not the date). */
+export function isRealUtcTime(text: string): boolean {
+  const parts = isoTimeShape.exec(text);
+  if (!parts) return false;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls over (Feb 30 becomes Mar 2): a real date reads back unchanged.
+  return (
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second
+  );
+}
+
+// The catalog's times are checked as dates, not only as shapes, wherever its schemas are checked with TypeBox.
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isRealUtcTime);
+
 export const IsoTime = Type.String({
-  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$',
-  description: 'ISO-8601 time in UTC.',
+  pattern: isoTimeShape.source,
+  format: 'date-time',
+  description: 'ISO-8601 time in UTC, of a day that exists.',
 });
 export const EnrollmentSource = Type.String({
   pattern: '^[A-Z_]+$',
@@ -46,9 +73,9 @@ function dataSchema(family: EventFamily, loType: LoType | undefined): TSchema {
       return Type.Object(
         {
           loInstanceId: LoInstanceId,
-          waitlistCount: Type.Integer({ minimum: 0 }),
-          enrollmentCount: Type.Integer({ minimum: 0 }),
-          seatLimit: Type.Integer({ minimum: 0 }),
+          waitlistCount: count(),
+          enrollmentCount: count(),
+          seatLimit: count(),
         },
         strict,
       );

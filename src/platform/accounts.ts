@@ -2,8 +2,10 @@
 import type { Selectable } from 'kysely';
 import { newToken } from '../api/auth.ts';
 import type { ProducerContext } from '../context.ts';
-import { conflict, notFound } from '../errors.ts';
+import { conflict, invalidInput, notFound } from '../errors.ts';
+import { isUniqueViolation } from '../store/constraint-errors.ts';
 import type { AccountStatus, AccountsTable } from '../store/schema.ts';
+import { maxId } from './domain.ts';
 
 export interface Account {
   id: number;
@@ -32,6 +34,14 @@ export interface NewAccount {
   contactEmail?: string | null;
 }
 
+/** Automatic ids start here on both stores. */
+const firstAutomaticId = 1001;
+
+/**
+ * Creates an account with the given id, or with the next id after the highest one (so an explicit id never
+ * collides with a later automatic one). Creations are serialised by a named lock; a duplicate that still slips
+ * through (another process) is a conflict, never a crash.
+ */
 export async function createAccount(context: ProducerContext, input: NewAccount): Promise<Account & { token: string }> {
   const now = context.now();
   const token = newToken('lh_acct');
@@ -43,16 +53,38 @@ export async function createAccount(context: ProducerContext, input: NewAccount)
     created_at: now,
     updated_at: now,
   };
-  if (input.id !== undefined) {
-    const taken = await context.database.db.selectFrom('accounts').select('id').where('id', '=', input.id).executeTakeFirst();
-    if (taken) throw conflict(`account ${input.id} exists already`, 'account_exists');
+  const taken = () => conflict(`account ${input.id} exists already`, 'account_exists');
+  if (input.id !== undefined && (!Number.isSafeInteger(input.id) || input.id < 1 || input.id > maxId))
+    throw invalidInput(`account ids run from 1 to ${maxId}; ${input.id} is outside`);
+  try {
+    const row = await context.database.db.transaction().execute(async (trx) => {
+      await context.database.lockName(trx, 'accounts');
+      let id = input.id;
+      if (id === undefined) {
+        const highest = await trx
+          .selectFrom('accounts')
+          .select((eb) => eb.fn.max('id').as('id'))
+          .executeTakeFirst();
+        id = Math.max(Number(highest?.id ?? 0), firstAutomaticId - 1) + 1;
+        if (id > maxId)
+          throw conflict(
+            `no automatic account id is left: ids run from 1 to ${maxId} and account ${maxId} exists; give an explicit "id"`,
+            'account_ids_exhausted',
+          );
+      } else if (await trx.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst()) {
+        throw taken();
+      }
+      return trx
+        .insertInto('accounts')
+        .values({ ...values, id })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
+    return { ...toAccount(row), token };
+  } catch (error) {
+    if (isUniqueViolation(error)) throw taken();
+    throw error;
   }
-  const row = await context.database.db
-    .insertInto('accounts')
-    .values(input.id === undefined ? values : { ...values, id: input.id })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return { ...toAccount(row), token };
 }
 
 export async function getAccount(context: ProducerContext, accountId: number): Promise<Account> {

@@ -3,6 +3,12 @@ import type { Selectable } from 'kysely';
 import type { LoType } from '../catalog/index.ts';
 import type { EnrollmentsTable, LearningObjectsTable, LoInstancesTable, UsersTable } from '../store/schema.ts';
 
+/**
+ * Ids of accounts and users (and the whole numbers the API takes) run from 1 to this: fifteen digits, below both 2^53
+ * (JavaScript's exact integers) and 2^63 (a BIGINT), so an id is exact everywhere and addressable by its URL.
+ */
+export const maxId = 999_999_999_999_999;
+
 /** Job aids are learning objects too, but produce no events (SPEC §2.1). */
 export type LoKind = LoType | 'jobAid';
 export const loKinds: readonly LoKind[] = ['course', 'learningProgram', 'certification', 'jobAid'];

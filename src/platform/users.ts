@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ProducerContext } from '../context.ts';
 import { conflict, notFound } from '../errors.ts';
+import { isUniqueViolation } from '../store/constraint-errors.ts';
 import { toUser, type User } from './domain.ts';
 
 export interface NewUser {
@@ -20,6 +21,7 @@ export async function createUser(context: ProducerContext, accountId: number, in
     .where('email', '=', input.email)
     .executeTakeFirst();
   if (taken) throw conflict(`a user with e-mail ${input.email} exists already in account ${accountId} (user ${taken.id})`, 'user_exists');
+  // Another request may insert the same e-mail between the check and the insert: the unique key decides.
   const row = await db
     .insertInto('users')
     .values({
@@ -31,7 +33,12 @@ export async function createUser(context: ProducerContext, accountId: number, in
       updated_at: now,
     })
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirstOrThrow()
+    .catch((error: unknown) => {
+      if (isUniqueViolation(error))
+        throw conflict(`a user with e-mail ${input.email} exists already in account ${accountId}`, 'user_exists');
+      throw error;
+    });
   return toUser(row);
 }
 
