@@ -104,6 +104,15 @@ for (const dialect of dialects) {
       assert.match(message, /id/);
     });
 
+    test('registering a webhook to an IPv6 address that embeds a private IPv4 address is refused, without saying where a name points', async () => {
+      for (const url of ['http://[::ffff:0:7f00:1]/hook', 'http://[::7f00:1]/hook', 'http://[2002:a9fe:a9fe::]/latest/meta-data/']) {
+        const message = await refused(400, 'POST', `${base()}/webhooks`, { name: 'SSRF', url, events: ['CI_STATS'] });
+        assert.match(message, /private or reserved address/);
+      }
+      const named = await refused(400, 'POST', `${base()}/webhooks`, { name: 'SSRF', url: 'http://localhost/hook', events: ['CI_STATS'] });
+      assert.doesNotMatch(named, /127\.0\.0\.1|::1/);
+    });
+
     test('two accounts never share one id: an explicit id that JavaScript would round is refused', async () => {
       await refused(400, 'POST', '/v1/accounts', { id: 2 ** 53 + 1, name: 'Rounded' }, adminToken);
     });

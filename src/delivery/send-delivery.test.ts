@@ -56,3 +56,19 @@ test('a refused connection is reported as such', async () => {
     await sender.close();
   }
 });
+
+test('at delivery, a literal IPv6 target that embeds a private IPv4 address is refused before connecting', async () => {
+  const receiver = await startReceiver();
+  const sender = new DeliverySender({ ...settings, allowPrivateTargets: false });
+  try {
+    for (const host of ['[::7f00:1]', '[::ffff:0:7f00:1]', '[2002:7f00:1::1]', '[64:ff9b::7f00:1]', '[::ffff:7f00:1]']) {
+      const result = await sender.send({ url: `http://${host}:${receiver.port}/webhook`, body, headers: {} });
+      assert.equal(result.cause, 'ssrf', `${host}: ${result.error}`);
+      assert.match(result.error ?? '', /private or reserved address/);
+    }
+    assert.equal(receiver.deliveries.length, 0);
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
+});
