@@ -31,6 +31,7 @@ export interface Settings {
   db: string;
   dataDir: string;
   adminToken: string;
+  secretKey: string;
   logLevel: string;
   bodyLimit: number;
   allowPrivateTargets: boolean;
@@ -120,6 +121,15 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     defaultValue: '',
     doc: 'Admin bearer token; a random one is generated and printed at start when empty.',
     commands: ['serve', 'demo'],
+  },
+  {
+    key: 'secretKey',
+    flag: 'secret-key',
+    env: 'LEARNHOOK_SECRET_KEY',
+    kind: 'string',
+    defaultValue: '',
+    doc: 'Key that seals webhook passwords and signing secrets in the database: 64 hex digits (openssl rand -hex 32); when empty, <data-dir>/secret.key, generated at first start. Every process on one database needs the same key.',
+    commands: producer,
   },
   {
     key: 'logLevel',

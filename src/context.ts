@@ -2,6 +2,8 @@
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { Settings } from './config.ts';
+import { SecretBox } from './secrets/secret-box.ts';
+import { loadSecretKey } from './secrets/secret-key.ts';
 import type { Database } from './store/database.ts';
 import type { ProducerSchema } from './store/schema.ts';
 
@@ -17,6 +19,8 @@ export interface ProducerContext {
   settings: Settings;
   database: Database<ProducerSchema>;
   logger: Logger;
+  /** Seals and opens webhook passwords and signing secrets with the secret key. */
+  secrets: SecretBox;
   /** Current time in epoch milliseconds; tests pass a controllable clock. */
   now(): number;
   signals: EventEmitter<ProducerSignals>;
@@ -29,12 +33,13 @@ export function createLogger(level: string, name = 'learnhook'): Logger {
 export function createProducerContext(
   settings: Settings,
   database: Database<ProducerSchema>,
-  options: { logger?: Logger; now?: () => number } = {},
+  options: { logger?: Logger; now?: () => number; secrets?: SecretBox } = {},
 ): ProducerContext {
   return {
     settings,
     database,
     logger: options.logger ?? createLogger(settings.logLevel),
+    secrets: options.secrets ?? new SecretBox(loadSecretKey(settings)),
     now: options.now ?? Date.now,
     signals: new EventEmitter<ProducerSignals>(),
   };

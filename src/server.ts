@@ -1,11 +1,14 @@
 // Starts the producer in this process: database, migrations, HTTP API and the background services.
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { buildApp, type LearnhookApp } from './api/app.ts';
 import type { Settings } from './config.ts';
 import { createProducerContext, type ProducerContext } from './context.ts';
 import { startDelivery } from './delivery/delivery-service.ts';
 import { scheduledEventRelease } from './platform/release-scheduled-events.ts';
+import { newToken } from './secrets/account-token.ts';
+import { prepareSecrets } from './secrets/prepare-secrets.ts';
+import { SecretBox } from './secrets/secret-box.ts';
+import { loadSecretKey } from './secrets/secret-key.ts';
 import { openDatabase } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import type { ProducerSchema } from './store/schema.ts';
@@ -48,13 +51,22 @@ function servicesFor(options: StartOptions): ProducerService[] {
 }
 
 export async function startProducer(settings: Settings, options: StartOptions = {}): Promise<RunningProducer> {
-  const effective = settings.adminToken ? settings : { ...settings, adminToken: `lh_admin_${randomBytes(24).toString('base64url')}` };
+  const effective = settings.adminToken ? settings : { ...settings, adminToken: newToken('lh_admin') };
+  // The key first: a malformed key or an unreadable key file stops the start before the database is touched.
+  const secrets = new SecretBox(loadSecretKey(effective));
   const database = await openDatabase<ProducerSchema>(databaseUrl(effective));
   await migrate(database as Parameters<typeof migrate>[0], 'producer');
-  const context = createProducerContext(effective, database, options.now ? { now: options.now } : {});
   const services: RunningService[] = [];
   let app: LearnhookApp | undefined;
   let url: string | undefined;
+  let context: ProducerContext;
+  try {
+    context = createProducerContext(effective, database, options.now ? { now: options.now, secrets } : { secrets });
+    await prepareSecrets(context);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   try {
     for (const service of servicesFor(options)) services.push(await service(context));
     if (options.http !== false) {

@@ -1,15 +1,12 @@
 // Bearer tokens: the admin token sees every account, an account token only its own (others answer 404).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ProducerContext } from '../context.ts';
 import { notFound } from '../errors.ts';
+import { hashToken } from '../secrets/account-token.ts';
 import { forbidden, unauthorized } from './errors.ts';
 
 export type Principal = { kind: 'admin' } | { kind: 'account'; accountId: number };
-
-export function newToken(prefix: 'lh_admin' | 'lh_acct'): string {
-  return `${prefix}_${randomBytes(24).toString('base64url')}`;
-}
 
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -24,7 +21,7 @@ export function tokenOf(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** Resolves tokens to principals; account tokens never change, so they are cached once seen. */
+/** Resolves tokens to principals by their hash; account tokens never change, so they are cached (by hash) once seen. */
 export class Authenticator {
   readonly #accountTokens = new Map<string, number>();
   constructor(private readonly context: ProducerContext) {}
@@ -33,12 +30,13 @@ export class Authenticator {
     const token = tokenOf(request);
     if (!token) throw unauthorized('send an Authorization: Bearer <token> header');
     if (sameSecret(token, this.context.settings.adminToken)) return { kind: 'admin' };
-    let accountId = this.#accountTokens.get(token);
+    const tokenHash = hashToken(token);
+    let accountId = this.#accountTokens.get(tokenHash);
     if (accountId === undefined) {
-      const row = await this.context.database.db.selectFrom('accounts').select('id').where('token', '=', token).executeTakeFirst();
+      const row = await this.context.database.db.selectFrom('accounts').select('id').where('token_hash', '=', tokenHash).executeTakeFirst();
       if (!row) throw unauthorized('the bearer token is not known');
       accountId = row.id;
-      this.#accountTokens.set(token, accountId);
+      this.#accountTokens.set(tokenHash, accountId);
     }
     return { kind: 'account', accountId };
   }

@@ -9,6 +9,8 @@ import {
   webhookSignatureHeader,
   webhookTimestampHeader,
 } from '../catalog/index.ts';
+import { webhookOwner } from '../secrets/prepare-secrets.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
 import type { DeliveryRequest } from './send-delivery.ts';
 import { signPayload } from './sign-payload.ts';
@@ -22,15 +24,21 @@ export interface BatchToSend {
   test?: boolean;
 }
 
-/** The secrets to sign with now: the current one, and the previous one while its overlap lasts. */
-export function signingSecrets(webhook: Pick<WebhookRow, 'secret' | 'previous_secret' | 'previous_secret_until'>, now: number): string[] {
-  const secrets = webhook.secret ? [webhook.secret] : [];
+/** The secrets to sign with now, opened: the current one, and the previous one while its overlap lasts. */
+export function signingSecrets(
+  webhook: Pick<WebhookRow, 'id' | 'secret' | 'previous_secret' | 'previous_secret_until'>,
+  now: number,
+  box: SecretBox,
+): string[] {
+  const owner = webhookOwner(webhook.id);
+  const secrets = webhook.secret ? [box.open(webhook.secret, owner)] : [];
   if (webhook.previous_secret && webhook.previous_secret_until !== null && webhook.previous_secret_until > now)
-    secrets.push(webhook.previous_secret);
+    secrets.push(box.open(webhook.previous_secret, owner));
   return secrets;
 }
 
-export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: number): DeliveryRequest {
+/** The request for a batch; the webhook's sealed password or secrets are opened with `box` just for it. */
+export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: number, box: SecretBox): DeliveryRequest {
   // The body is exactly the envelope: the log's `seq` stays inside learnhook.
   const body = JSON.stringify({
     accountId: webhook.account_id,
@@ -39,9 +47,10 @@ export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: numb
   const timestamp = Math.floor(now / 1000);
   const headers: Record<string, string> = { [webhookIdHeader]: batch.batchId, [webhookTimestampHeader]: String(timestamp) };
   if (webhook.auth_type === 'signature')
-    headers[webhookSignatureHeader] = signPayload(signingSecrets(webhook, now), batch.batchId, timestamp, body);
+    headers[webhookSignatureHeader] = signPayload(signingSecrets(webhook, now, box), batch.batchId, timestamp, body);
   if (webhook.auth_type === 'basic') {
-    headers.authorization = `Basic ${Buffer.from(`${webhook.basic_username ?? ''}:${webhook.basic_password ?? ''}`).toString('base64')}`;
+    const password = webhook.basic_password === null ? '' : box.open(webhook.basic_password, webhookOwner(webhook.id));
+    headers.authorization = `Basic ${Buffer.from(`${webhook.basic_username ?? ''}:${password}`).toString('base64')}`;
   }
   if (batch.deliveryRange) headers[sequenceHeader] = formatSequenceRange(batch.deliveryRange.first, batch.deliveryRange.last);
   if (batch.replay) headers[replayHeader] = 'true';

@@ -419,7 +419,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         deliveryRange: { first: batch.deliveryFirst, last: batch.deliveryLast },
         replay: batch.replay,
       };
-      const result = await deps.sender.send(buildDelivery(row, delivery, startedAt));
+      const result = await deps.sender.send(buildDelivery(row, delivery, startedAt, context.secrets));
       recordAttempt(deps.metrics, result, events.length);
       const now = context.now();
       const attempt = batch.attempts + 1;

@@ -6,7 +6,7 @@ import { testDialects } from '../../test/support/test-databases.ts';
 import { startTestProducer, type TestProducer } from '../../test/support/test-producer.ts';
 import { startReceiver } from '../../test/support/test-receiver.ts';
 import { parseSequenceRange } from '../catalog/index.ts';
-import { updateAccount } from '../platform/accounts.ts';
+import { createAccount, updateAccount } from '../platform/accounts.ts';
 
 const dialects = await testDialects();
 
@@ -197,7 +197,6 @@ for (const dialect of dialects) {
 
     test('the API validates webhooks, hides secrets, limits their number and answers 404 to other accounts', async () => {
       const accountId = await producer.createAccount('api');
-      const other = await producer.createAccount('other');
       const base = `/v1/accounts/${accountId}/webhooks`;
       const post = (payload: Record<string, unknown>, headers = admin()) =>
         producer.app.inject({ method: 'POST', url: base, headers, payload });
@@ -227,11 +226,7 @@ for (const dialect of dialects) {
       assert.equal((await post({ name: 'x6', url: 'http://127.0.0.1:9/x', events: ['CI_STATS'] })).statusCode, 409);
       const otherToken = (await producer.app.inject({ method: 'GET', url: '/v1/accounts', headers: admin() })).statusCode;
       assert.equal(otherToken, 200);
-      const otherAccount = await producer.context.database.db
-        .selectFrom('accounts')
-        .select('token')
-        .where('id', '=', other)
-        .executeTakeFirstOrThrow();
+      const otherAccount = await createAccount(producer.context, { name: 'other' });
       const foreign = await producer.app.inject({ url: `${base}/${id}`, headers: { authorization: `Bearer ${otherAccount.token}` } });
       assert.equal(foreign.statusCode, 404);
       assert.equal((await producer.app.inject({ method: 'DELETE', url: `${base}/${id}`, headers: admin() })).statusCode, 204);

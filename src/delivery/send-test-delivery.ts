@@ -22,7 +22,9 @@ export async function sendTestDelivery(context: ProducerContext, accountId: numb
   const startedAt = context.now();
   const sender = new DeliverySender({ ...context.settings, concurrency: 1 });
   try {
-    const result = await sender.send(buildDelivery(webhook, { batchId, events: [sampleEvent(eventName)], test: true }, startedAt));
+    const result = await sender.send(
+      buildDelivery(webhook, { batchId, events: [sampleEvent(eventName)], test: true }, startedAt, context.secrets),
+    );
     await context.database.db
       .insertInto('delivery_attempts')
       .values({

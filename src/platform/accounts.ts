@@ -1,8 +1,8 @@
 // Accounts: create, read, change status. Only ACTIVE accounts produce and receive events (SPEC §3).
 import type { Selectable } from 'kysely';
-import { newToken } from '../api/auth.ts';
 import type { ProducerContext } from '../context.ts';
 import { conflict, invalidInput, notFound } from '../errors.ts';
+import { hashToken, newToken } from '../secrets/account-token.ts';
 import { isUniqueViolation } from '../store/constraint-errors.ts';
 import type { AccountStatus, AccountsTable } from '../store/schema.ts';
 import { maxId } from './domain.ts';
@@ -49,7 +49,8 @@ export async function createAccount(context: ProducerContext, input: NewAccount)
     name: input.name,
     status: input.status ?? 'ACTIVE',
     contact_email: input.contactEmail ?? null,
-    token,
+    // Only the hash is kept: the token is returned once, here.
+    token_hash: hashToken(token),
     created_at: now,
     updated_at: now,
   };

@@ -14,7 +14,7 @@ async function createAccount(database: Database<ProducerSchema>, name = 'Acme'):
   const now = Date.now();
   const row = await database.db
     .insertInto('accounts')
-    .values({ name, status: 'ACTIVE', contact_email: null, token: `token-${name}-${Math.random()}`, created_at: now, updated_at: now })
+    .values({ name, status: 'ACTIVE', contact_email: null, token_hash: `token-${name}-${Math.random()}`, created_at: now, updated_at: now })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;

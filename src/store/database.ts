@@ -1,4 +1,5 @@
 // Opens a database from a URL (sqlite:PATH or postgres://…) as one Kysely instance, whichever the dialect.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -147,6 +148,8 @@ function openSqlite<Schema>(url: string, options: OpenOptions): Database<Schema>
   handle.pragma('synchronous = NORMAL');
   handle.pragma('busy_timeout = 10000');
   handle.pragma('foreign_keys = ON');
+  // SQLite has no SHA-256; a migration hashes the stored account tokens with this one (as PostgreSQL's sha256()).
+  handle.function('learnhook_sha256', { deterministic: true }, (text) => createHash('sha256').update(String(text), 'utf8').digest('hex'));
   if (options.walAutocheckpointPages !== undefined) handle.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
   const db = new Kysely<Schema>({ dialect: new LearnhookSqliteDialect(handle) });
   return {

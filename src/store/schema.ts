@@ -8,7 +8,8 @@ export interface AccountsTable {
   name: string;
   status: AccountStatus;
   contact_email: string | null;
-  token: string;
+  /** SHA-256 of the account's bearer token (hex); the token itself is shown once and never stored. */
+  token_hash: string;
   /** Highest sequence in the account's log; bumped under the row lock to keep the log gap-free. */
   last_seq: Generated<number>;
   /** Timestamp of the newest event the platform emitted, so an account's event timestamps strictly increase. */
@@ -118,9 +119,12 @@ export interface WebhooksTable {
   events: string;
   auth_type: WebhookAuthType;
   basic_username: string | null;
+  /** Sealed with the secret key (see src/secrets), like `secret` and `previous_secret`. */
   basic_password: string | null;
   secret: string | null;
   previous_secret: string | null;
+  /** 1 for a row written before secrets were sealed, until the next start seals it. */
+  plaintext_secrets: Generated<number>;
   previous_secret_until: number | null;
   state: WebhookState;
   disabled_reason: string | null;
@@ -172,6 +176,13 @@ export interface DeliveryAttemptsTable {
   error: string | null;
 }
 
+/** One row: the fingerprint of the key webhook secrets are sealed with. */
+export interface SealingKeyTable {
+  id: number;
+  fingerprint: string;
+  created_at: number;
+}
+
 export interface ProducerSchema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -182,4 +193,5 @@ export interface ProducerSchema {
   scheduled_events: ScheduledEventsTable;
   webhooks: WebhooksTable;
   delivery_attempts: DeliveryAttemptsTable;
+  sealing_key: SealingKeyTable;
 }

@@ -1,4 +1,5 @@
-// Webhooks of an account: register, list, read, change, delete and rotate the signing secret (secrets leave only once).
+// Webhooks of an account: register, list, read, change, delete and rotate the signing secret (secrets leave only once,
+// and are stored sealed with the secret key).
 import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import { isEventName } from '../catalog/index.ts';
@@ -6,6 +7,7 @@ import type { ProducerContext } from '../context.ts';
 import { newSigningSecret } from '../delivery/sign-payload.ts';
 import { checkTarget, TargetRefusedError } from '../delivery/target-guard.ts';
 import { conflict, invalidInput, notFound, ruleViolation } from '../errors.ts';
+import { webhookOwner } from '../secrets/prepare-secrets.ts';
 import type { WebhookAuthType, WebhookState, WebhooksTable } from '../store/schema.ts';
 
 /** The batch columns of a webhook with no batch in flight and none planned. */
@@ -94,14 +96,21 @@ async function requireActiveAccount(context: ProducerContext, accountId: number)
     throw ruleViolation(`webhooks exist only for ACTIVE accounts; account ${accountId} is ${account.status}`);
 }
 
-function authColumns(auth: WebhookAuthInput) {
+/** The auth columns of a webhook, password and secret sealed for it; `secret` is the new signing secret, in clear, to show once. */
+function authColumns(context: ProducerContext, webhookId: string, auth: WebhookAuthInput) {
+  const owner = webhookOwner(webhookId);
+  const secret = auth.type === 'signature' ? newSigningSecret() : undefined;
   return {
-    auth_type: auth.type,
-    basic_username: auth.type === 'basic' ? auth.username : null,
-    basic_password: auth.type === 'basic' ? auth.password : null,
-    secret: auth.type === 'signature' ? newSigningSecret() : null,
-    previous_secret: null,
-    previous_secret_until: null,
+    secret,
+    columns: {
+      auth_type: auth.type,
+      basic_username: auth.type === 'basic' ? auth.username : null,
+      basic_password: auth.type === 'basic' ? context.secrets.seal(auth.password, owner) : null,
+      secret: secret === undefined ? null : context.secrets.seal(secret, owner),
+      previous_secret: null,
+      previous_secret_until: null,
+      plaintext_secrets: 0,
+    },
   };
 }
 
@@ -116,6 +125,7 @@ export async function createWebhook(
   const url = await checkUrl(context, input.url);
   const now = context.now();
   const id = `wh_${randomBytes(12).toString('base64url')}`;
+  const auth = authColumns(context, id, input.auth ?? { type: 'signature' });
   const row = await context.database.db.transaction().execute(async (trx) => {
     const count = await trx
       .selectFrom('webhooks')
@@ -135,7 +145,7 @@ export async function createWebhook(
         description: input.description ?? '',
         url,
         events: JSON.stringify(events),
-        ...authColumns(input.auth ?? { type: 'signature' }),
+        ...auth.columns,
         state: input.active === false ? 'paused' : 'enabled',
         disabled_reason: null,
         cursor: account.last_seq,
@@ -154,7 +164,7 @@ export async function createWebhook(
       .executeTakeFirstOrThrow();
   });
   context.signals.emit('webhook-changed', id);
-  return row.secret ? { ...toWebhook(row), secret: row.secret } : toWebhook(row);
+  return auth.secret ? { ...toWebhook(row), secret: auth.secret } : toWebhook(row);
 }
 
 export async function getWebhookRow(context: ProducerContext, accountId: number, webhookId: string): Promise<WebhookRow> {
@@ -203,8 +213,9 @@ export async function updateWebhook(
   if (changes.auth !== undefined) {
     // Keep the secret when signature auth is merely restated: receivers hold it.
     if (!(changes.auth.type === 'signature' && current.auth_type === 'signature')) {
-      Object.assign(update, authColumns(changes.auth));
-      secret = update.secret ?? undefined;
+      const auth = authColumns(context, webhookId, changes.auth);
+      Object.assign(update, auth.columns);
+      secret = auth.secret;
     }
   }
   if (changes.active === true && current.state !== 'enabled') {
@@ -247,7 +258,13 @@ export async function rotateSecret(
   const until = now + context.settings.secretOverlapMs;
   await context.database.db
     .updateTable('webhooks')
-    .set({ secret, previous_secret: current.secret, previous_secret_until: until, updated_at: now })
+    // The previous secret stays sealed as it was (same webhook, same key).
+    .set({
+      secret: context.secrets.seal(secret, webhookOwner(webhookId)),
+      previous_secret: current.secret,
+      previous_secret_until: until,
+      updated_at: now,
+    })
     .where('id', '=', webhookId)
     .execute();
   return { secret, previousSecretValidUntil: new Date(until).toISOString() };

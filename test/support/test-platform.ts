@@ -8,6 +8,8 @@ import type { ProducerSchema } from '../../src/store/schema.ts';
 import type { DialectUnderTest } from './test-databases.ts';
 
 export const adminToken = 'lh_admin_test';
+/** The secret key of test platforms and producers (a real key would come from the settings or the key file). */
+export const testSecretKey = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 export interface TestPlatform {
   app: LearnhookApp;
@@ -27,7 +29,7 @@ export async function openTestPlatform(
 ): Promise<TestPlatform> {
   const database = await dialect.open<ProducerSchema>('producer');
   const context = createProducerContext(
-    loadSettings({ adminToken, logLevel: 'silent', progressDelay: { minMs: 0, maxMs: 0 }, ...settings }, {}),
+    loadSettings({ adminToken, logLevel: 'silent', progressDelay: { minMs: 0, maxMs: 0 }, secretKey: testSecretKey, ...settings }, {}),
     database,
     options,
   );

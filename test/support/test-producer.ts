@@ -8,6 +8,7 @@ import { createAccount } from '../../src/platform/accounts.ts';
 import { appendEvents, newEvent } from '../../src/platform/event-log.ts';
 import type { ProducerSchema } from '../../src/store/schema.ts';
 import type { DialectUnderTest } from './test-databases.ts';
+import { testSecretKey } from './test-platform.ts';
 
 export interface TestProducer {
   context: ProducerContext;
@@ -30,7 +31,14 @@ const dataOf: Record<string, (index: number) => Record<string, unknown>> = {
 export async function startTestProducer(dialect: DialectUnderTest, overrides: Partial<Settings> = {}): Promise<TestProducer> {
   const database = await dialect.open<ProducerSchema>('producer');
   const settings = loadSettings(
-    { allowPrivateTargets: true, adminToken: 'test-admin', pollIntervalMs: 200, logLevel: 'silent', ...overrides },
+    {
+      allowPrivateTargets: true,
+      adminToken: 'test-admin',
+      pollIntervalMs: 200,
+      logLevel: 'silent',
+      secretKey: testSecretKey,
+      ...overrides,
+    },
     {},
   );
   const context = createProducerContext(settings, database, { logger: createLogger(settings.logLevel) });
