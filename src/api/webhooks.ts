@@ -5,6 +5,7 @@ import { sendTestDelivery } from '../delivery/send-test-delivery.ts';
 import { webhookStats } from '../delivery/webhook-stats.ts';
 import { invalidInput } from '../errors.ts';
 import { replayWebhook } from '../webhooks/replay-webhook.ts';
+import { retryWebhookNow } from '../webhooks/retry-webhook.ts';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook } from '../webhooks/webhooks.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { AccountParams, digits, numberOf } from './path-params.ts';
@@ -29,7 +30,11 @@ const fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.String({ maxLength: 2000 }),
   url: Type.String({ minLength: 1, maxLength: 2000, description: 'http(s) URL of the receiver' }),
-  events: Type.Array(Type.String(), { minItems: 1, maxItems: 27, description: 'Catalog event names to deliver' }),
+  events: Type.Array(Type.String(), {
+    minItems: 1,
+    maxItems: 27,
+    description: 'Catalog event names to deliver (`GET /docs` or `learnhook catalog list`); ["all"] or omitted at creation: every event',
+  }),
   auth: AuthInput,
   active: Type.Boolean(),
 };
@@ -66,7 +71,7 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
             name: fields.name,
             description: Type.Optional(fields.description),
             url: fields.url,
-            events: fields.events,
+            events: Type.Optional(fields.events),
             auth: Type.Optional(fields.auth),
             active: Type.Optional(fields.active),
           },
@@ -157,6 +162,22 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
       const since = Date.parse(request.body.since);
       if (Number.isNaN(since)) throw invalidInput(`since: "${request.body.since}" is not an ISO-8601 time`);
       return reply.status(202).send(await replayWebhook(context, accountId, webhookId, since));
+    },
+  );
+
+  app.post(
+    `${base}/:webhookId/retry`,
+    {
+      schema: {
+        tags,
+        summary: 'Retry now: a webhook waiting for its next scheduled attempt (after failures) is attempted at once.',
+        params: WebhookParams,
+      },
+    },
+    async (request, reply) => {
+      const { accountId, webhookId } = ids(request.params);
+      await auth.requireAccount(request, accountId);
+      return reply.status(202).send(await retryWebhookNow(context, accountId, webhookId));
     },
   );
 

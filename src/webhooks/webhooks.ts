@@ -2,7 +2,7 @@
 // and are stored sealed with the secret key).
 import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { isEventName } from '../catalog/index.ts';
+import { eventNames, isEventName } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import { newSigningSecret } from '../delivery/sign-payload.ts';
 import { checkTarget, TargetRefusedError } from '../delivery/target-guard.ts';
@@ -47,7 +47,8 @@ export interface NewWebhook {
   name: string;
   description?: string;
   url: string;
-  events: string[];
+  /** Catalog event names; omitted or `["all"]`: every event of the catalog. */
+  events?: string[];
   auth?: WebhookAuthInput;
   active?: boolean;
 }
@@ -73,10 +74,12 @@ export function toWebhook(row: WebhookRow): Webhook {
   };
 }
 
+/** The chosen events, checked against the catalog; `all` (alone) stands for every event. */
 function checkEvents(events: readonly string[]): string[] {
+  if (events.length === 1 && events[0]?.toLowerCase() === 'all') return [...eventNames];
   const unknown = events.filter((name) => !isEventName(name));
   if (unknown.length > 0)
-    throw invalidInput(`unknown event names: ${unknown.join(', ')}; see GET /docs or the README for the 27 catalog events`);
+    throw invalidInput(`unknown event names: ${unknown.join(', ')}; run learnhook catalog list for the 27 catalog events, or give ["all"]`);
   return [...new Set(events)];
 }
 
@@ -121,7 +124,7 @@ export async function createWebhook(
   input: NewWebhook,
 ): Promise<Webhook & { secret?: string }> {
   await requireActiveAccount(context, accountId);
-  const events = checkEvents(input.events);
+  const events = checkEvents(input.events ?? ['all']);
   const url = await checkUrl(context, input.url);
   const now = context.now();
   const id = `wh_${randomBytes(12).toString('base64url')}`;
