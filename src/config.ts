@@ -27,12 +27,14 @@ export interface DurationRange {
 
 export interface Settings {
   port: number;
+  mirrorPort: number;
   host: string;
   db: string;
   dataDir: string;
   adminToken: string;
   secretKey: string;
   logLevel: string;
+  logSummaryEveryMs: number;
   bodyLimit: number;
   allowPrivateTargets: boolean;
   // The guide's intervals, each a setting (SPEC §3).
@@ -83,8 +85,17 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     env: 'LEARNHOOK_PORT',
     kind: 'integer',
     defaultValue: '8080',
-    doc: 'TCP port to listen on (mirror: 8090 unless given).',
-    commands: servers,
+    doc: 'TCP port the platform API listens on.',
+    commands: ['serve', 'demo'],
+  },
+  {
+    key: 'mirrorPort',
+    flag: 'port',
+    env: 'LEARNHOOK_MIRROR_PORT',
+    kind: 'integer',
+    defaultValue: '8090',
+    doc: 'TCP port the mirror listens on (its own variable, so serve and mirror can run side by side).',
+    commands: ['mirror'],
   },
   {
     key: 'host',
@@ -139,6 +150,15 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     defaultValue: 'info',
     doc: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     commands: all,
+  },
+  {
+    key: 'logSummaryEveryMs',
+    flag: 'log-summary-every',
+    env: 'LEARNHOOK_LOG_SUMMARY_EVERY',
+    kind: 'duration',
+    defaultValue: '10s',
+    doc: 'Interval of the info lines that sum up the flow (deliveries sent, batches applied, deliveries refused); the first of each kind is logged at once.',
+    commands: ['serve', 'worker', 'mirror', 'demo'],
   },
   {
     key: 'bodyLimit',
@@ -389,7 +409,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     env: 'LEARNHOOK_LAG_ALERT',
     kind: 'duration',
     defaultValue: '30m',
-    doc: 'Alert when the mirror lags behind event time by more than this.',
+    doc: "Alert when a delivery has waited in the mirror's inbox longer than this before being applied.",
     commands: consumer,
   },
   {

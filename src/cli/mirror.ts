@@ -1,60 +1,95 @@
-// The `learnhook mirror` command: run the consumer, import the platform's CSV reports, or retry set-aside inbox rows.
-import fs from 'node:fs';
-import { SingleBar } from 'cli-progress';
+// `learnhook mirror` (the consumer), `mirror import` (CSV reports) and `mirror retry-failed` (set-aside inbox rows).
 import type { Command } from 'commander';
-import { ConfigError } from '../config.ts';
-import { importReport, ReportError, type ReportKind } from '../mirror/import-report.ts';
-import { retryFailed } from '../mirror/retry-failed.ts';
-import type { MirrorSchema } from '../mirror/schema.ts';
-import { mirrorDatabaseUrl, mirrorPort, startMirror } from '../mirror/start-mirror.ts';
-import { openDatabase, redactUrl } from '../store/database.ts';
-import { migrate } from '../store/migrate.ts';
+import { apiBase } from './api-connection.ts';
+import { CliError, noteDatabase } from './cli-error.ts';
+import { withExamples } from './help.ts';
 import { addSettingOptions, settingsFromOptions } from './options.ts';
+import { stopOnSignals } from './signals.ts';
+
+async function runMirror(options: Record<string, unknown>): Promise<void> {
+  const given = settingsFromOptions(options);
+  // The mirror has its own port setting (LEARNHOOK_MIRROR_PORT, 8090), so serve's LEARNHOOK_PORT never applies to it.
+  const settings = { ...given, port: given.mirrorPort, api: given.api ? apiBase(given.api) : '' };
+  const { mirrorDatabaseUrl, startMirror } = await import('../mirror/start-mirror.ts');
+  const { redactUrl } = await import('../store/database.ts');
+  noteDatabase(mirrorDatabaseUrl(settings));
+  const running = await startMirror(settings);
+  const lines = [
+    'learnhook mirror is running',
+    `  database  ${redactUrl(mirrorDatabaseUrl(settings))}`,
+    `  webhook   ${running.url}/webhook   (point a webhook here)`,
+    `  status    ${running.url}/status`,
+    `  metrics   ${running.url}/metrics`,
+    `  enrich    ${settings.api ? `${settings.api}/primeapi/v2` : 'off (give --api and --api-token)'}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  stopOnSignals(running.stop);
+}
 
 async function runImport(kind: string, file: string, options: Record<string, unknown>): Promise<void> {
-  if (kind !== 'users' && kind !== 'training') throw new ConfigError(`"${kind}" is not a report: use users or training`);
+  const fs = await import('node:fs');
+  if (kind !== 'users' && kind !== 'training') throw new CliError(`"${kind}" is not a report: use users or training`, 2);
   const accountId = Number(options.account);
-  if (!Number.isSafeInteger(accountId) || accountId < 1) throw new ConfigError('--account: give the account id the report belongs to');
-  if (!fs.existsSync(file)) throw new ConfigError(`${file}: no such file`);
+  if (!Number.isSafeInteger(accountId) || accountId < 1) throw new CliError('--account: give the account id the report belongs to', 2);
+  if (!fs.existsSync(file)) throw new CliError(`${file}: no such file`, 2);
   const settings = settingsFromOptions(options);
+  const { importReport, ReportError } = await import('../mirror/import-report.ts');
+  const { mirrorDatabaseUrl } = await import('../mirror/start-mirror.ts');
+  const { openDatabase, redactUrl } = await import('../store/database.ts');
+  const { migrate } = await import('../store/migrate.ts');
+  const { progressOnTerminal } = await import('./progress.ts');
   const url = mirrorDatabaseUrl(settings);
-  const database = await openDatabase<MirrorSchema>(url);
+  noteDatabase(url);
+  const database = await openDatabase<import('../mirror/schema.ts').MirrorSchema>(url);
   const size = fs.statSync(file).size;
   const input = fs.createReadStream(file);
-  // A bar on a terminal; plain counts (one line per 10 000 rows) in logs and pipes.
-  const bar = process.stderr.isTTY ? new SingleBar({ format: `${kind} report |{bar}| {percentage}% | {rows} rows` }) : undefined;
   let read = 0;
-  input.on('data', (chunk) => {
-    read += chunk.length;
-    bar?.update(read, {});
-  });
+  let rowsSoFar = 0;
   try {
     await migrate(database as Parameters<typeof migrate>[0], 'mirror');
-    bar?.start(size, 0, { rows: 0 });
-    const result = await importReport(database, kind as ReportKind, input, {
-      accountId,
-      now: Date.now(),
-      onRows: (rows) => {
-        if (bar) bar.update(read, { rows });
-        else if (rows % 10_000 < 500) process.stderr.write(`${rows} rows imported\n`);
-      },
+    // A bar on a terminal; nothing in a pipe or a log but the final line.
+    const progress = await progressOnTerminal(`${kind} report |{bar}| {percentage}% | {rows} rows`, size, { rows: 0 });
+    input.on('data', (chunk) => {
+      read += chunk.length;
+      progress.update(read, { rows: rowsSoFar });
     });
-    bar?.update(size, { rows: result.rows });
-    bar?.stop();
-    const what =
-      kind === 'users' ? `${result.users} users` : `${result.learningObjects} learning objects and ${result.instances} instances`;
-    process.stdout.write(`imported ${result.rows} rows (${what}) into ${redactUrl(url)}\n`);
+    try {
+      const result = await importReport(database, kind, input, {
+        accountId,
+        now: Date.now(),
+        onRows: (rows) => {
+          rowsSoFar = rows;
+          progress.update(read, { rows });
+        },
+      });
+      progress.update(size, { rows: result.rows });
+      progress.stop();
+      const what =
+        kind === 'users' ? `${result.users} users` : `${result.learningObjects} learning objects and ${result.instances} instances`;
+      process.stdout.write(`imported ${result.rows} rows (${what}) into ${redactUrl(url)}\n`);
+    } catch (error) {
+      if (error instanceof ReportError) throw new CliError(`${file}: ${error.message}`, 2);
+      throw error;
+    } finally {
+      progress.stop();
+    }
   } finally {
-    bar?.stop();
+    input.destroy();
     await database.close();
   }
 }
 
 async function runRetryFailed(ids: string[], options: Record<string, unknown>): Promise<void> {
   const wrong = ids.find((id) => !/^[1-9]\d*$/.test(id));
-  if (wrong !== undefined) throw new ConfigError(`"${wrong}" is not an inbox row id`);
-  const url = mirrorDatabaseUrl(settingsFromOptions(options));
-  const database = await openDatabase<MirrorSchema>(url);
+  if (wrong !== undefined) throw new CliError(`"${wrong}" is not an inbox row id`, 2);
+  const settings = settingsFromOptions(options);
+  const { retryFailed } = await import('../mirror/retry-failed.ts');
+  const { mirrorDatabaseUrl } = await import('../mirror/start-mirror.ts');
+  const { openDatabase, redactUrl } = await import('../store/database.ts');
+  const { migrate } = await import('../store/migrate.ts');
+  const url = mirrorDatabaseUrl(settings);
+  noteDatabase(url);
+  const database = await openDatabase<import('../mirror/schema.ts').MirrorSchema>(url);
   try {
     await migrate(database as Parameters<typeof migrate>[0], 'mirror');
     const count = await retryFailed(database, ids.map(Number));
@@ -66,56 +101,50 @@ async function runRetryFailed(ids: string[], options: Record<string, unknown>): 
   }
 }
 
-/** Registers `mirror`, `mirror import` and `mirror retry-failed` on the program; `stopOnSignals` is the CLI's shutdown handler. */
-export function addMirrorCommand(program: Command, stopOnSignals: (stop: () => Promise<void>) => void): void {
-  const mirror = addSettingOptions(
-    program
-      .command('mirror')
-      .description("Receive webhook deliveries and mirror the events into your own database (the guide's consumer)."),
-    'mirror',
-  ).action(async (options: Record<string, unknown>) => {
-    const given = settingsFromOptions(options);
-    const settings = { ...given, port: mirrorPort(given, options.port !== undefined || given.port !== 8080) };
-    const running = await startMirror(settings);
-    const lines = [
-      'learnhook mirror is running',
-      `  database  ${redactUrl(mirrorDatabaseUrl(settings))}`,
-      `  webhook   ${running.url}/webhook`,
-      `  status    ${running.url}/status`,
-      `  metrics   ${running.url}/metrics`,
-      `  enrich    ${settings.api ? `${settings.api}/primeapi/v2` : 'off (give --api and --api-token)'}`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    stopOnSignals(running.stop);
-  });
-  addSettingOptions(
-    mirror
-      .command('import')
-      .description(
-        'Import a CSV report of the platform (users.csv or training.csv from /primeapi/v2/reports) into the mirror; safe to repeat.',
-      )
-      .argument('<report>', 'users or training')
-      .argument('<file>', 'the CSV file')
-      .requiredOption('--account <id>', 'the account the report belongs to'),
-    'migrate',
+/** Registers `mirror`, `mirror import` and `mirror retry-failed` on the program. */
+export function addMirrorCommand(program: Command): void {
+  const mirror = withExamples(
+    addSettingOptions(
+      program
+        .command('mirror')
+        .description("Receive webhook deliveries and mirror the events into your own database (the guide's consumer)."),
+      'mirror',
+    ),
+    'learnhook mirror --secret whsec_…',
+    'learnhook mirror --port 8090 --db postgres://postgres@127.0.0.1:5432/mirror --secret whsec_… --api http://127.0.0.1:8080 --api-token lh_admin_…',
+  ).action(runMirror);
+
+  withExamples(
+    addSettingOptions(
+      mirror
+        .command('import')
+        .description(
+          'Import a CSV report of the platform (users.csv or training.csv from /primeapi/v2/reports) into the mirror; safe to repeat.',
+        )
+        .argument('<report>', 'users or training')
+        .argument('<file>', 'the CSV file')
+        .requiredOption('--account <id>', 'the account the report belongs to'),
+      'migrate',
+    ),
+    'learnhook mirror import users users.csv --account 1',
+    'learnhook mirror import training training.csv --account 1 --db postgres://postgres@127.0.0.1:5432/mirror',
   ).action(async (report: string, file: string, _options: unknown, command: Command) => {
     // Flags such as --db may be read by `mirror` itself when they follow `import`: take both levels.
-    try {
-      await runImport(report, file, command.optsWithGlobals());
-    } catch (error) {
-      if (!(error instanceof ReportError)) throw error;
-      process.stderr.write(`learnhook: ${file}: ${error.message}\n`);
-      process.exitCode = 2;
-    }
+    await runImport(report, file, command.optsWithGlobals());
   });
-  addSettingOptions(
-    mirror
-      .command('retry-failed')
-      .description(
-        'Put inbox rows that were set aside after --projection-attempts failures back in line (all of them, or the ids given); nothing was deleted.',
-      )
-      .argument('[ids...]', 'inbox row ids (GET /status counts them; the anomalies table names them)'),
-    'migrate',
+
+  withExamples(
+    addSettingOptions(
+      mirror
+        .command('retry-failed')
+        .description(
+          'Put inbox rows that were set aside after --projection-attempts failures back in line (all of them, or the ids given); nothing was deleted.',
+        )
+        .argument('[ids...]', 'inbox row ids (GET /status counts them; the anomalies table names them)'),
+      'migrate',
+    ),
+    'learnhook mirror retry-failed',
+    'learnhook mirror retry-failed 412 413 --db sqlite:.learnhook/mirror.db',
   ).action(async (ids: string[], _options: unknown, command: Command) => {
     await runRetryFailed(ids, command.optsWithGlobals());
   });

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Settings } from '../config.ts';
 
@@ -13,22 +13,30 @@ export interface Mail {
 }
 
 export class Notifier {
-  readonly #transport: Transporter;
+  // nodemailer loads on the first mail: most processes never send one, and it would slow every start.
+  #transport: Promise<Transporter> | undefined;
   readonly #toFiles: boolean;
   constructor(
     private readonly settings: Pick<Settings, 'smtpUrl' | 'mailFrom' | 'dataDir'>,
     private readonly logger: Logger,
   ) {
     this.#toFiles = !settings.smtpUrl;
-    this.#transport = settings.smtpUrl
-      ? nodemailer.createTransport(settings.smtpUrl)
-      : nodemailer.createTransport({ streamTransport: true, buffer: true });
+  }
+
+  #transporter(): Promise<Transporter> {
+    this.#transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      this.settings.smtpUrl
+        ? nodemailer.createTransport(this.settings.smtpUrl)
+        : nodemailer.createTransport({ streamTransport: true, buffer: true }),
+    );
+    return this.#transport;
   }
 
   /** Sends a mail; a failure to send is logged, never thrown: the webhook's state must not depend on the mail server. */
   async send(mail: Mail): Promise<boolean> {
     try {
-      const info = await this.#transport.sendMail({ from: this.settings.mailFrom, to: mail.to, subject: mail.subject, text: mail.text });
+      const transport = await this.#transporter();
+      const info = await transport.sendMail({ from: this.settings.mailFrom, to: mail.to, subject: mail.subject, text: mail.text });
       if (this.#toFiles) {
         const folder = path.join(this.settings.dataDir, 'mail');
         await fs.mkdir(folder, { recursive: true });
@@ -46,7 +54,7 @@ export class Notifier {
   }
 
   close(): void {
-    this.#transport.close();
+    void this.#transport?.then((transport) => transport.close());
   }
 }
 

@@ -23,11 +23,6 @@ export interface RunningMirror {
   stop(): Promise<void>;
 }
 
-/** The mirror's port: 8090 unless a port was given (the shared `port` setting defaults to the platform's 8080). */
-export function mirrorPort(settings: Settings, portGiven: boolean): number {
-  return portGiven ? settings.port : 8090;
-}
-
 /** The mirror's database URL: the given one, or `mirror.db` under the data folder. */
 export function mirrorDatabaseUrl(settings: Settings): string {
   return settings.db || `sqlite:${path.join(settings.dataDir, 'mirror.db')}`;

@@ -11,10 +11,18 @@ export class PlatformApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
+    /** `POST /v1/accounts/1/events`, the request that was refused. */
+    readonly request: string,
+    /** The server's own explanation (`error.message` of its answer). */
+    readonly serverMessage: string,
   ) {
-    super(message);
+    super(`${request} answered ${status}: ${serverMessage}`);
   }
+}
+
+/** The API did not answer at all (nothing listening, wrong host, connection cut). */
+export class ApiUnreachableError extends Error {
+  override name = 'ApiUnreachableError';
 }
 
 export class PlatformClient {
@@ -29,16 +37,26 @@ export class PlatformClient {
 
   /** Sends a request; answers with the status and parsed body, whatever the status. */
   async call<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
-    const response = await request(new URL(path, this.baseUrl), {
-      method,
-      dispatcher: this.#dispatcher,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.body.text();
+    let response: Awaited<ReturnType<typeof request>>;
+    let text: string;
+    try {
+      response = await request(new URL(path, this.baseUrl), {
+        method,
+        dispatcher: this.#dispatcher,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      text = await response.body.text();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ECONNREFUSED' ? 'nothing answers there' : (error as Error).message;
+      throw new ApiUnreachableError(
+        `cannot reach the API at ${this.baseUrl} (${why}): is \`learnhook serve\` running, and is --api right?`,
+      );
+    }
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -56,7 +74,8 @@ export class PlatformClient {
       throw new PlatformApiError(
         response.status,
         error?.code ?? 'http_error',
-        `${method} ${path} answered ${response.status}: ${error?.message ?? JSON.stringify(response.body)}`,
+        `${method} ${path}`,
+        error?.message ?? JSON.stringify(response.body),
       );
     }
     return response.body;

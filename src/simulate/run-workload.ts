@@ -18,6 +18,15 @@ export interface WorkloadOptions {
   seed: number;
   /** Called once per account after its catalog exists, before the random actions (e.g. to register a webhook). */
   onAccountReady?: (accountId: number, token: string | undefined) => Promise<void>;
+  /** Called after each setup step and each action (the CLI draws its progress bar from it). */
+  onProgress?: (snapshot: WorkloadProgress) => void;
+}
+
+export interface WorkloadProgress {
+  phase: 'setting up' | 'running';
+  /** Milliseconds since the random actions started (0 while setting up). */
+  elapsedMs: number;
+  report: WorkloadReport;
 }
 
 export interface ActionCount {
@@ -69,12 +78,19 @@ const key = (userId: number, instanceId: string) => `${userId}|${instanceId}`;
 class Workload {
   readonly report: WorkloadReport = { accountIds: [], actions: 0, byKind: {}, elapsedMs: 0, actionsPerSecond: 0 };
   readonly random: () => number;
+  /** Tells this run's learners apart from an earlier run's on the same account (e-mails are unique per account). */
+  readonly runTag = Date.now().toString(36);
+  started = 0;
 
   constructor(
     readonly client: PlatformClient,
     readonly options: WorkloadOptions,
   ) {
     this.random = seededRandom(options.seed);
+  }
+
+  progress(phase: WorkloadProgress['phase']): void {
+    this.options.onProgress?.({ phase, elapsedMs: this.started ? Date.now() - this.started : 0, report: this.report });
   }
 
   pick<T>(items: readonly T[]): T | undefined {
@@ -99,6 +115,7 @@ class Workload {
     }
     this.report.actions++;
     this.count(kind, response);
+    this.progress('running');
     return response && response.status < 300 ? response.body : undefined;
   }
 
@@ -127,9 +144,10 @@ class Workload {
     for (let index = 0; index < this.options.learners; index++) {
       const user = await this.must<{ id: number }>('POST', `${base}/users`, {
         name: `Learner ${index + 1}`,
-        email: `learner${index + 1}.${accountId}@example.com`,
+        email: `learner${index + 1}.${accountId}.${this.runTag}@example.com`,
       });
       users.push(user.id);
+      this.progress('setting up');
     }
     const limited = await this.createCourse(base, 'Safety basics', { seatLimit: 5, waitlistLimit: 2 });
     const open = await this.createCourse(base, 'Data literacy', {});
@@ -313,6 +331,7 @@ export async function runWorkload(client: PlatformClient, options: WorkloadOptio
     worlds.push(await workload.setUpAccount(account.id, account.token));
   }
   const started = Date.now();
+  workload.started = started;
   const deadline = started + options.durationMs;
   const interval = (1000 * Math.max(1, worlds.length)) / Math.max(0.001, options.rate);
   const budget = options.maxActions ?? Number.POSITIVE_INFINITY;

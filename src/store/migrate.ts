@@ -30,7 +30,13 @@ const createLedger = `CREATE TABLE IF NOT EXISTS learnhook_migrations (name TEXT
  * Brings the database up to date and returns the names it applied. Safe when several processes start
  * at once: PostgreSQL serialises them with an advisory lock, SQLite with BEGIN IMMEDIATE.
  */
-export async function migrate(database: Database<unknown>, schema: SchemaName, now = Date.now()): Promise<string[]> {
+export async function migrate(
+  database: Database<unknown>,
+  schema: SchemaName,
+  now = Date.now(),
+  /** Called before each migration it applies (`learnhook migrate` shows it on a terminal). */
+  onApply?: (name: string, index: number, pending: number) => void,
+): Promise<string[]> {
   const migrations = listMigrations(schema, database.dialect);
   const applied: string[] = [];
   if (database.dialect === 'postgres') {
@@ -39,8 +45,9 @@ export async function migrate(database: Database<unknown>, schema: SchemaName, n
       await sql.raw(createLedger).execute(trx);
       const done = await sql<{ name: string }>`SELECT name FROM learnhook_migrations`.execute(trx);
       const doneNames = new Set(done.rows.map((row) => row.name));
-      for (const migration of migrations) {
-        if (doneNames.has(migration.name)) continue;
+      const pending = migrations.filter((migration) => !doneNames.has(migration.name));
+      for (const [index, migration] of pending.entries()) {
+        onApply?.(migration.name, index, pending.length);
         await sql.raw(migration.script).execute(trx);
         await sql`INSERT INTO learnhook_migrations (name, applied_at) VALUES (${migration.name}, ${now})`.execute(trx);
         applied.push(migration.name);
@@ -53,8 +60,9 @@ export async function migrate(database: Database<unknown>, schema: SchemaName, n
   try {
     const done = await sql<{ name: string }>`SELECT name FROM learnhook_migrations`.execute(database.db);
     const doneNames = new Set(done.rows.map((row) => row.name));
-    for (const migration of migrations) {
-      if (doneNames.has(migration.name)) continue;
+    const pending = migrations.filter((migration) => !doneNames.has(migration.name));
+    for (const [index, migration] of pending.entries()) {
+      onApply?.(migration.name, index, pending.length);
       try {
         await database.executeScript(migration.script);
       } catch (error) {
