@@ -1,12 +1,14 @@
 // The mirror's HTTP server: POST /webhook (verify → durable inbox → 202), GET /status, GET /metrics, GET /healthz.
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
-import { replayHeader, sequenceHeader, testHeader, webhookIdHeader } from '../catalog/index.ts';
+import { replayHeader, sequenceHeader, subscribedEventsHeader, testHeader, webhookIdHeader } from '../catalog/index.ts';
+import { createFlowLog } from '../flow-log.ts';
 import type { MirrorContext } from '../mirror/mirror-context.ts';
 import { parseEnvelope } from '../mirror/parse-envelope.ts';
 import { readStatus } from '../mirror/read-status.ts';
 import { InboxWriter } from '../mirror/store-batch.ts';
 import { verify } from '../mirror/verify.ts';
+import { subscriptionWatch } from '../mirror/watch-subscriptions.ts';
 import { ApiError, installErrorHandler } from './errors.ts';
 
 /** Per-request log lines would drown everything at delivery rates; failures are still logged by the error handler. */
@@ -29,6 +31,17 @@ export function buildMirrorApp(context: MirrorContext, metrics: Registry): Fasti
   installErrorHandler(app);
   const secrets = context.settings.mirrorSecret.split(/\s+/).filter(Boolean);
   const inbox = new InboxWriter(context.database);
+  const subscriptions = subscriptionWatch(context);
+  // A refused delivery is logged with its reason (a wrong secret shows at once), summed per interval at high rates.
+  const refusals = createFlowLog(context.logger, context.settings.logSummaryEveryMs, (kind, count, _amounts, example) => ({
+    level: 'warn',
+    line: `refused ${count === 1 ? 'a delivery' : `${count} deliveries`} (${kind}): ${example ?? ''}`,
+  }));
+  app.addHook('onClose', async () => refusals.stop());
+  const refuse = (status: number, code: string, message: string, details?: unknown) => {
+    refusals.count(`${status} ${code}`, {}, message);
+    return new ApiError(status, code, message, details);
+  };
   // The signature covers the exact bytes sent: keep the body as text and parse it only after verifying.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
@@ -41,16 +54,18 @@ export function buildMirrorApp(context: MirrorContext, metrics: Registry): Fasti
       toleranceMs: context.settings.signatureTolerance,
       now: context.now(),
     });
-    if (!verdict.ok) throw new ApiError(401, 'unauthorized', `the delivery is not authentic: ${verdict.reason}`);
+    if (!verdict.ok)
+      throw refuse(401, 'unauthorized', `the delivery is not authentic: ${verdict.reason}; is --secret the webhook's secret?`);
     let body: unknown;
     try {
       body = JSON.parse(payload);
     } catch (error) {
-      throw new ApiError(400, 'malformed_json', `the body is not valid JSON: ${(error as Error).message}`);
+      throw refuse(400, 'malformed_json', `the body is not valid JSON: ${(error as Error).message}`);
     }
     const parsed = parseEnvelope(body);
     if (!parsed.ok)
-      throw new ApiError(400, 'invalid_envelope', `the body is not a delivery envelope: ${parsed.problems.join('; ')}`, parsed.problems);
+      throw refuse(400, 'invalid_envelope', `the body is not a delivery envelope: ${parsed.problems.join('; ')}`, parsed.problems);
+    subscriptions.observe(parsed.envelope.accountId, headerText(request.headers[subscribedEventsHeader]));
     const batchId = headerText(request.headers[webhookIdHeader]);
     const sequence = headerText(request.headers[sequenceHeader]);
     const result = await inbox.write(

@@ -17,6 +17,12 @@ export const replayHeader = 'learnhook-replay';
 /** `true` on the test delivery of a sample event, which is outside the account's sequence. */
 export const testHeader = 'learnhook-test';
 
+/**
+ * What the webhook is subscribed to: `all`, or its event names separated by commas. A receiver that builds tables
+ * from the events (the mirror) tells from it which events it will never get, and warns.
+ */
+export const subscribedEventsHeader = 'learnhook-events';
+
 /** Parses a `learnhook-sequence` value; undefined when absent or malformed. */
 export function parseSequenceRange(value: string | undefined): { first: number; last: number } | undefined {
   const match = value ? /^(\d+)-(\d+)$/.exec(value.trim()) : null;

@@ -1,9 +1,11 @@
 // Builds a delivery request: the SPEC §2.2 envelope and the headers (Standard Webhooks signature or basic auth, sequence range).
 import type { CatalogEvent } from '../catalog/index.ts';
 import {
+  eventNames,
   formatSequenceRange,
   replayHeader,
   sequenceHeader,
+  subscribedEventsHeader,
   testHeader,
   webhookIdHeader,
   webhookSignatureHeader,
@@ -37,6 +39,20 @@ export function signingSecrets(
   return secrets;
 }
 
+const subscriptionValues = new Map<string, string>();
+
+/** The `learnhook-events` value of a webhook's `events` column (JSON), computed once per distinct column value. */
+function subscriptionValue(eventsJson: string): string {
+  let value = subscriptionValues.get(eventsJson);
+  if (value === undefined) {
+    const chosen = new Set(JSON.parse(eventsJson) as string[]);
+    value = eventNames.every((name) => chosen.has(name)) ? 'all' : [...chosen].join(',');
+    if (subscriptionValues.size > 1000) subscriptionValues.clear();
+    subscriptionValues.set(eventsJson, value);
+  }
+  return value;
+}
+
 /** The request for a batch; the webhook's sealed password or secrets are opened with `box` just for it. */
 export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: number, box: SecretBox): DeliveryRequest {
   // The body is exactly the envelope: the log's `seq` stays inside learnhook.
@@ -52,6 +68,7 @@ export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: numb
     const password = webhook.basic_password === null ? '' : box.open(webhook.basic_password, webhookOwner(webhook.id));
     headers.authorization = `Basic ${Buffer.from(`${webhook.basic_username ?? ''}:${password}`).toString('base64')}`;
   }
+  headers[subscribedEventsHeader] = subscriptionValue(webhook.events);
   if (batch.deliveryRange) headers[sequenceHeader] = formatSequenceRange(batch.deliveryRange.first, batch.deliveryRange.last);
   if (batch.replay) headers[replayHeader] = 'true';
   if (batch.test) headers[testHeader] = 'true';

@@ -1,6 +1,7 @@
 // Prometheus metrics of delivery, in a registry of their own per producer context (never prom-client's global one).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProducerContext } from '../context.ts';
+import type { FlowLog } from '../flow-log.ts';
 import type { FailureCause } from './send-delivery.ts';
 
 export interface DeliveryMetrics {
@@ -9,6 +10,8 @@ export interface DeliveryMetrics {
   failures: Counter<'cause'>;
   latency: Histogram<'outcome'>;
   eventsDelivered: Counter;
+  /** Info lines summing up deliveries, while a delivery service runs in this process. */
+  flow?: FlowLog;
 }
 
 const metricsByContext = new WeakMap<ProducerContext, DeliveryMetrics>();
@@ -77,4 +80,5 @@ export function recordAttempt(
   metrics.latency.observe({ outcome }, result.durationMs / 1000);
   if (result.acknowledged) metrics.eventsDelivered.inc(eventCount);
   else metrics.failures.inc({ cause: result.cause ?? 'network' });
+  metrics.flow?.count(outcome, { events: eventCount });
 }

@@ -1,3 +1,5 @@
+// The background loop that applies inbox rows in receipt order, each in its own transaction, and raises alerts.
+import { createFlowLog } from '../flow-log.ts';
 import type { RunningService } from '../server.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
@@ -20,7 +22,7 @@ const existingRows = new WeakMap<object, Set<string>>();
 export async function projectNext(
   context: MirrorContext,
   enrich: boolean,
-): Promise<ProjectionOutcome | { setAside: ProjectionFailure } | undefined> {
+): Promise<(ProjectionOutcome & { accountId: number; waitedMs: number }) | { setAside: ProjectionFailure } | undefined> {
   const { database } = context;
   let existing = existingRows.get(database.db);
   if (!existing || existing.size > 200_000) {
@@ -48,18 +50,14 @@ export async function projectNext(
       const now = context.now();
       const outcome = await projectBatch(trx, row, { now, enrich, existing });
       if (outcome.newestEventAt !== undefined) {
-        for (const [key, value] of [
-          ['lag_ms', Math.max(0, now - outcome.newestEventAt)],
-          ['last_applied_at', now],
-        ] as const) {
-          await trx
-            .insertInto('mirror_state')
-            .values({ key, value })
-            .onConflict((conflict) => conflict.column('key').doUpdateSet({ value }))
-            .execute();
-        }
+        await trx
+          .insertInto('mirror_state')
+          .values({ key: 'last_applied_at', value: now })
+          .onConflict((conflict) => conflict.column('key').doUpdateSet({ value: now }))
+          .execute();
       }
-      return outcome;
+      // How long this delivery waited in the inbox: the mirror's own lag, whatever the age of the events it carries.
+      return { ...outcome, accountId: row.account_id, waitedMs: Math.max(0, now - row.received_at) };
     })
     .catch(async (error: unknown) => {
       if (!applying) throw error;
@@ -72,6 +70,13 @@ export async function projectNext(
   return outcome;
 }
 
+/** `3 events applied, 1 duplicate, 0 ignored by the ordering rules`. */
+function events(amounts: Record<string, number>): string {
+  const applied = amounts.applied ?? 0;
+  const duplicates = amounts.duplicates ?? 0;
+  return `${applied} event${applied === 1 ? '' : 's'} applied, ${duplicates} duplicate${duplicates === 1 ? '' : 's'}, ${amounts.ignored ?? 0} ignored by the ordering rules`;
+}
+
 export function startProjector(context: MirrorContext): RunningProjector {
   const enrich = Boolean(context.settings.api);
   let stopped = false;
@@ -79,7 +84,15 @@ export function startProjector(context: MirrorContext): RunningProjector {
   let lagAlerting = false;
   let running: Promise<number> | undefined;
 
-  const afterBatch = async (outcome: ProjectionOutcome | { setAside: ProjectionFailure }) => {
+  const flow = createFlowLog(context.logger, context.settings.logSummaryEveryMs, (_kind, batches, amounts) => ({
+    level: 'info',
+    line:
+      batches === 1
+        ? `applied a batch of account ${amounts.account}: ${events(amounts)}`
+        : `applied ${batches} batches: ${events(amounts)}`,
+  }));
+
+  const afterBatch = async (outcome: (ProjectionOutcome & { accountId: number; waitedMs: number }) | { setAside: ProjectionFailure }) => {
     if ('setAside' in outcome) {
       const { inboxId, accountId, attempts, error } = outcome.setAside;
       await sendAlert(context, {
@@ -91,6 +104,12 @@ export function startProjector(context: MirrorContext): RunningProjector {
       return;
     }
     if (outcome.applied > 0) context.signals.emit('enrichment-queued');
+    flow.count('applied', {
+      account: outcome.accountId,
+      applied: outcome.applied,
+      duplicates: outcome.duplicates,
+      ignored: outcome.ignored,
+    });
     for (const gap of outcome.sequence.opened) {
       await sendAlert(context, {
         kind: 'gap',
@@ -98,11 +117,15 @@ export function startProjector(context: MirrorContext): RunningProjector {
         ...gap,
       });
     }
-    if (outcome.newestEventAt === undefined) return;
-    const lagMs = context.now() - outcome.newestEventAt;
+    // Lag is what is pending: a delivery that waited long in the inbox. Old events (a replay, late progress) are not lag.
+    const lagMs = outcome.waitedMs;
     if (lagMs > context.settings.lagAlertMs && !lagAlerting) {
       lagAlerting = true;
-      await sendAlert(context, { kind: 'lag', lagMs, message: `the mirror is ${Math.round(lagMs / 1000)} s behind event time` });
+      await sendAlert(context, {
+        kind: 'lag',
+        lagMs,
+        message: `the mirror is behind: a delivery waited ${Math.round(lagMs / 1000)} s in the inbox before it was applied`,
+      });
     } else if (lagMs <= context.settings.lagAlertMs) {
       lagAlerting = false;
     }
@@ -168,6 +191,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
       context.signals.off('inbox-stored', onStored);
       wake?.();
       await loop;
+      flow.stop();
     },
   };
 }

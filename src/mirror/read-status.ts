@@ -2,12 +2,13 @@
 import { sql } from 'kysely';
 import type { MirrorContext } from './mirror-context.ts';
 import { guardedWindow } from './take-rate-slot.ts';
+import { type IncompleteSubscription, subscriptionWatch } from './watch-subscriptions.ts';
 
 export interface MirrorStatus {
   /** `setAside`: rows that failed `--projection-attempts` times and wait for `learnhook mirror retry-failed`. */
   inbox: { backlog: number; oldestPendingAgeMs: number; received: number; setAside: number };
-  /** How long the newest event of the last applied batch took to reach the tables (delivery + projection). */
-  lagMs: number | null;
+  /** How long the oldest pending delivery has waited in the inbox; 0 when nothing is pending (old events are not lag). */
+  lagMs: number;
   lastAppliedAt: string | null;
   counts: {
     applied: number;
@@ -21,6 +22,8 @@ export interface MirrorStatus {
     unprocessable: number;
   };
   openGaps: Array<{ accountId: number; firstMissing: number; lastMissing: number; since: string }>;
+  /** Accounts whose webhook (per its `learnhook-events` header) lacks events the tables depend on; empty when all is well. */
+  incompleteSubscriptions: IncompleteSubscription[];
   enrichment: { queued: number; rateLimit: number; windowMs: number; usedInWindow: number; remaining: number; blockedUntil: string | null };
 }
 
@@ -65,7 +68,7 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       received: Number(received.count),
       setAside: Number(setAside.count),
     },
-    lagMs: state.get('lag_ms') ?? null,
+    lagMs: Number(backlog.count) === 0 || backlog.oldest === null ? 0 : Math.max(0, now - Number(backlog.oldest)),
     lastAppliedAt: lastAppliedAt === undefined ? null : new Date(lastAppliedAt).toISOString(),
     counts: {
       applied: Number(applied.count) - (byKind.get('unknown_event') ?? 0),
@@ -83,6 +86,7 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       lastMissing: gap.last_missing,
       since: new Date(gap.opened_at).toISOString(),
     })),
+    incompleteSubscriptions: subscriptionWatch(context).incomplete(),
     enrichment: {
       queued: Number(queued.count),
       rateLimit: settings.enrichRateLimit,
