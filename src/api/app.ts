@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import type { ProducerContext } from '../context.ts';
 import { accountRoutes } from './accounts.ts';
+import { describeResponses, docsPage, wantsPage } from './api-docs.ts';
 import { Authenticator } from './auth.ts';
 import { enrollmentRoutes } from './enrollments.ts';
 import { installErrorHandler } from './errors.ts';
@@ -82,7 +83,11 @@ export async function buildApp(context: ProducerContext): Promise<LearnhookApp> 
     await context.database.db.selectFrom('accounts').select('id').limit(1).execute();
     return { status: 'ok' };
   });
-  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
+  // Browsers get the rendered reference, everything else the OpenAPI document; /docs/json is always the document.
+  app.get('/docs', { schema: { hide: true } }, async (request, reply) =>
+    wantsPage(request.headers.accept) ? reply.type('text/html; charset=utf-8').send(docsPage) : describeResponses(app.swagger()),
+  );
+  app.get('/docs/json', { schema: { hide: true } }, async () => describeResponses(app.swagger()));
   for (const area of routeAreas) {
     await app.register(async (scope) => area(scope as LearnhookApp, deps));
   }
