@@ -84,12 +84,9 @@ export function startProjector(context: MirrorContext): RunningProjector {
   let lagAlerting = false;
   let running: Promise<number> | undefined;
 
-  const flow = createFlowLog(context.logger, context.settings.logSummaryEveryMs, (_kind, batches, amounts) => ({
+  const flow = createFlowLog(context.logger, context.settings.logSummaryEveryMs, (_kind, batches, amounts, account) => ({
     level: 'info',
-    line:
-      batches === 1
-        ? `applied a batch of account ${amounts.account}: ${events(amounts)}`
-        : `applied ${batches} batches: ${events(amounts)}`,
+    line: batches === 1 ? `applied a batch of account ${account}: ${events(amounts)}` : `applied ${batches} batches: ${events(amounts)}`,
   }));
 
   const afterBatch = async (outcome: (ProjectionOutcome & { accountId: number; waitedMs: number }) | { setAside: ProjectionFailure }) => {
@@ -104,12 +101,11 @@ export function startProjector(context: MirrorContext): RunningProjector {
       return;
     }
     if (outcome.applied > 0) context.signals.emit('enrichment-queued');
-    flow.count('applied', {
-      account: outcome.accountId,
-      applied: outcome.applied,
-      duplicates: outcome.duplicates,
-      ignored: outcome.ignored,
-    });
+    flow.count(
+      'applied',
+      { applied: outcome.applied, duplicates: outcome.duplicates, ignored: outcome.ignored },
+      String(outcome.accountId),
+    );
     for (const gap of outcome.sequence.opened) {
       await sendAlert(context, {
         kind: 'gap',

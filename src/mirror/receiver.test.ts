@@ -224,8 +224,8 @@ for (const dialect of dialects) {
       const gapAlert = alerts().find((alert) => alert.kind === 'gap' && alert.accountId === 15);
       assert.ok(gapAlert, 'the alert endpoint received the gap');
       assert.equal(gapAlert.firstMissing, 2);
-      // These events are months old: applying them put the mirror beyond --lag-alert, once.
-      assert.equal(alerts().filter((alert) => alert.kind === 'lag').length, 1);
+      // These events are months old, but no delivery waited in the inbox: the mirror is not behind, so no lag alert.
+      assert.equal(alerts().filter((alert) => alert.kind === 'lag').length, 0);
       await deliver(mirror, { body: envelope(15, [enrollment('f-2', '2026-01-01T10:02:00.000Z')]), sequence: '2-3' });
       await mirror.projector.drain();
       current = await status(mirror);
