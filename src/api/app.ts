@@ -8,13 +8,14 @@ import Fastify, {
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
+  type RouteOptions,
 } from 'fastify';
 import type { ProducerContext } from '../context.ts';
 import { accountRoutes } from './accounts.ts';
 import { describeResponses, docsPage, wantsPage } from './api-docs.ts';
 import { Authenticator } from './auth.ts';
 import { enrollmentRoutes } from './enrollments.ts';
-import { installErrorHandler } from './errors.ts';
+import { frameworkErrors, installErrorHandler } from './errors.ts';
 import { eventRoutes } from './events.ts';
 import { learningObjectRoutes } from './learning-objects.ts';
 import { metricsRoutes } from './metrics.ts';
@@ -59,15 +60,22 @@ const routeAreas: RouteArea[] = [
   metricsRoutes,
 ];
 
-export async function buildApp(context: ProducerContext): Promise<LearnhookApp> {
+export interface BuildOptions {
+  /** Called for every route as it is registered (the HTTP fuzzer in test/faults finds every route this way). */
+  onRoute?: (route: RouteOptions) => void;
+}
+
+export async function buildApp(context: ProducerContext, options: BuildOptions = {}): Promise<LearnhookApp> {
   const app = Fastify({
     loggerInstance: context.logger.child({ part: 'http' }),
     logController: new QuietRequests(),
     bodyLimit: context.settings.bodyLimit,
+    frameworkErrors,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     // Parsed as a plain field, then refused by name by the request guard (the default answer was "not valid JSON").
     onProtoPoisoning: 'ignore',
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as LearnhookApp;
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   installErrorHandler(app);
   installRequestGuard(app);
   await app.register(swagger, {

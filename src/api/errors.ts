@@ -1,6 +1,6 @@
 // The HTTP edge's errors: statuses for the domain's error kinds, HTTP-only failures, and the handler that turns
 // every failure into `{ error: { code, message } }`.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../errors.ts';
 
 export class ApiError extends Error {
@@ -44,6 +44,10 @@ function fromFastify(error: FastifyError): ApiError | undefined {
       return new ApiError(400, 'malformed_json', `the body is not valid JSON: ${error.message}`);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(413, 'body_too_large', 'the body is larger than this server accepts');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError(400, 'invalid_path', 'a path segment is longer than 100 characters: no id is that long');
+    case 'FST_ERR_BAD_URL':
+      return new ApiError(400, 'invalid_path', 'the path is not a valid URL path (check its percent-encoding)');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
   }
@@ -51,6 +55,19 @@ function fromFastify(error: FastifyError): ApiError | undefined {
     return new ApiError(error.statusCode, 'bad_request', error.message);
   }
   return undefined;
+}
+
+/**
+ * Fastify's router refuses some requests before any route or error handler runs (a path segment over 100
+ * characters, a malformed percent-encoding); pass this as the `frameworkErrors` option so they answer in the same shape.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const apiError = fromFastify(error) ?? new ApiError(400, 'bad_request', 'the request is malformed');
+  reply.status(apiError.status);
+  // The public read API answers JSON:API errors, as its clients expect (src/api/public-api.ts).
+  if (request.url.startsWith('/primeapi/'))
+    reply.send({ errors: [{ status: String(apiError.status), title: apiError.code, detail: apiError.message }] });
+  else reply.send({ error: { code: apiError.code, message: apiError.message } });
 }
 
 export function installErrorHandler(app: FastifyInstance): void {

@@ -1,5 +1,5 @@
 // The mirror's HTTP server: POST /webhook (verify → durable inbox → 202), GET /status, GET /metrics, GET /healthz.
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import type { Registry } from 'prom-client';
 import { replayHeader, sequenceHeader, subscribedEventsHeader, testHeader, webhookIdHeader } from '../catalog/index.ts';
 import { createFlowLog } from '../flow-log.ts';
@@ -9,7 +9,7 @@ import { readStatus } from '../mirror/read-status.ts';
 import { InboxWriter } from '../mirror/store-batch.ts';
 import { verify } from '../mirror/verify.ts';
 import { subscriptionWatch } from '../mirror/watch-subscriptions.ts';
-import { ApiError, installErrorHandler } from './errors.ts';
+import { ApiError, frameworkErrors, installErrorHandler } from './errors.ts';
 
 /** Per-request log lines would drown everything at delivery rates; failures are still logged by the error handler. */
 class QuietRequests extends LogController {
@@ -22,12 +22,19 @@ function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function buildMirrorApp(context: MirrorContext, metrics: Registry): FastifyInstance {
+export function buildMirrorApp(
+  context: MirrorContext,
+  metrics: Registry,
+  options: { onRoute?: (route: RouteOptions) => void } = {},
+): FastifyInstance {
   const app = Fastify({
     loggerInstance: context.logger.child({ part: 'http' }),
     logController: new QuietRequests(),
     bodyLimit: context.settings.bodyLimit,
+    frameworkErrors,
   }) as unknown as FastifyInstance;
+  // The HTTP fuzzer in test/faults finds every route this way.
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   installErrorHandler(app);
   const secrets = context.settings.mirrorSecret.split(/\s+/).filter(Boolean);
   const inbox = new InboxWriter(context.database);
