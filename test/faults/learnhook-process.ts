@@ -1,0 +1,84 @@
+// A real `node bin/learnhook.js …` process for fault runs: started, killed with SIGKILL, restarted; an exit nobody
+// asked for is recorded as a failure, never hidden.
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface UnexpectedExit {
+  process: string;
+  code: number | null;
+  signal: string | null;
+  /** The last lines it wrote to stderr. */
+  output: string;
+}
+
+export interface LearnhookProcess {
+  readonly name: string;
+  /** Starts it and resolves once it prints that it is running. */
+  start(): Promise<void>;
+  /** SIGKILL, and resolves once it is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM (a clean stop), and resolves once it is gone. */
+  stop(): Promise<void>;
+  readonly running: boolean;
+}
+
+/**
+ * `args` follow `node bin/learnhook.js`; `onUnexpectedExit` hears of every exit that was not asked for (the process
+ * is then left down: the caller decides whether to start it again).
+ */
+export function learnhookProcess(name: string, args: string[], onUnexpectedExit: (exit: UnexpectedExit) => void): LearnhookProcess {
+  let child: ChildProcess | undefined;
+  let expectingExit = false;
+  let output = '';
+  const gone = () =>
+    new Promise<void>((resolve) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+    });
+  return {
+    name,
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    start() {
+      expectingExit = false;
+      output = '';
+      const started = spawn(process.execPath, [path.join(root, 'bin/learnhook.js'), ...args], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LEARNHOOK_LOG_LEVEL: 'warn' },
+      });
+      child = started;
+      return new Promise<void>((resolve, reject) => {
+        let ready = false;
+        started.stdout?.on('data', (chunk: Buffer) => {
+          output = `${output}${chunk.toString()}`.slice(-4000);
+          if (!ready && output.includes('is running')) {
+            ready = true;
+            resolve();
+          }
+        });
+        started.stderr?.on('data', (chunk: Buffer) => {
+          output = `${output}${chunk.toString()}`.slice(-4000);
+        });
+        started.once('exit', (code, signal) => {
+          if (!ready) reject(new Error(`${name} exited with ${code ?? signal} before it was running: ${output}`));
+          else if (!expectingExit) onUnexpectedExit({ process: name, code, signal, output: output.slice(-1500) });
+        });
+      });
+    },
+    async kill() {
+      expectingExit = true;
+      child?.kill('SIGKILL');
+      await gone();
+    },
+    async stop() {
+      expectingExit = true;
+      child?.kill('SIGTERM');
+      await gone();
+    },
+  };
+}
