@@ -13,6 +13,13 @@ export interface ProducerSignals {
   'events-appended': [accountIds: readonly number[]];
   /** A webhook was created, changed, re-enabled or asked to replay. */
   'webhook-changed': [webhookId: string];
+  /**
+   * The dispatcher finished a look for due webhooks (and started the runs it found). Tests wait on this and the next
+   * signal instead of sleeping, as River's test signals do; nothing in the product listens to them.
+   */
+  'dispatcher-scanned': [];
+  /** A webhook's delivery run ended and its lease was given back: its cursor, state and failure are written. */
+  'webhook-released': [webhookId: string];
 }
 
 export interface ProducerContext {

@@ -1,8 +1,10 @@
 // Scaled retention and auto-disable: lost events are counted, the webhook is disabled, and the e-mails reach a real SMTP server.
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
+import { untilSignalled } from './support/signals.ts';
 import { testDialects } from './support/test-databases.ts';
 import { startTestProducer, type TestProducer } from './support/test-producer.ts';
 import { startReceiver } from './support/test-receiver.ts';
@@ -14,8 +16,10 @@ interface ReceivedMail {
   raw: string;
 }
 
-async function startSmtp(): Promise<{ url: string; mails: ReceivedMail[]; close(): Promise<void> }> {
+async function startSmtp(): Promise<{ url: string; mails: ReceivedMail[]; arrivals: EventEmitter; close(): Promise<void> }> {
   const mails: ReceivedMail[] = [];
+  /** Fires 'mail' as each e-mail arrives. */
+  const arrivals = new EventEmitter();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -25,13 +29,14 @@ async function startSmtp(): Promise<{ url: string; mails: ReceivedMail[]; close(
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         mails.push({ to: session.envelope.rcptTo.map((recipient) => recipient.address), raw: Buffer.concat(chunks).toString('utf8') });
+        arrivals.emit('mail');
         callback();
       });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { url: `smtp://127.0.0.1:${port}`, mails, arrivals, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 for (const dialect of dialects) {
@@ -64,12 +69,15 @@ for (const dialect of dialects) {
         const headers = { authorization: `Bearer ${producer.adminToken}` };
         const base = `/v1/accounts/${accountId}/webhooks/${id}`;
         const statsOf = async () => (await producer.app.inject({ url: `${base}/stats`, headers })).json();
-        let stats = await statsOf();
-        const until = Date.now() + 10_000;
-        while ((stats.state !== 'disabled' || stats.lost.count < 5) && Date.now() < until) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          stats = await statsOf();
-        }
+        const stats = await untilSignalled(
+          producer.context.signals,
+          ['webhook-released', 'dispatcher-scanned'],
+          async () => {
+            const current = await statsOf();
+            return current.state === 'disabled' && current.lost.count >= 5 ? current : undefined;
+          },
+          { what: 'the failing webhook disabled with its 5 events lost' },
+        );
         assert.equal(stats.state, 'disabled');
         assert.match(stats.disabledReason, /failed/);
         assert.equal(stats.lost.count, 5);
@@ -84,10 +92,9 @@ for (const dialect of dialects) {
         assert.equal(stats.backlog, 0);
         assert.ok(receiver.deliveries.length >= 3, 'it was retried meanwhile');
 
-        const mailDeadline = Date.now() + 5000;
-        while (!smtp.mails.some((mail) => /^Subject: .*was disabled/m.test(mail.raw)) && Date.now() < mailDeadline) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
+        await untilSignalled(smtp.arrivals, ['mail'], () => smtp.mails.some((mail) => /^Subject: .*was disabled/m.test(mail.raw)), {
+          what: 'the e-mail saying the webhook was disabled',
+        });
         const subjects = smtp.mails.map((mail) => /^Subject: (.*)$/m.exec(mail.raw)?.[1] ?? '');
         assert.ok(smtp.mails.every((mail) => mail.to.includes('ops@example.test')));
         assert.ok(subjects.filter((subject) => subject.includes('is failing')).length >= 1, `reminders: ${subjects.join(' | ')}`);

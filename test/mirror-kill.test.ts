@@ -1,6 +1,5 @@
 // kill -9 of a real `learnhook mirror` process mid-burst: every batch it answered 202 to is in its tables after restart.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describe, test } from 'node:test';
@@ -10,6 +9,7 @@ import { sampleEvent } from '../src/catalog/index.ts';
 import type { MirrorStatus } from '../src/mirror/read-status.ts';
 import type { MirrorSchema } from '../src/mirror/schema.ts';
 import { openDatabase } from '../src/store/database.ts';
+import { type LearnhookProcess, learnhookProcess } from './support/learnhook-process.ts';
 import { dropTestDatabase, testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
@@ -25,22 +25,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function startProcess(db: string, port: number): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['bin/learnhook.js', 'mirror', '--db', db, '--port', String(port), '--secret', secret, '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-}
-
-async function waitUntilUp(base: string): Promise<void> {
-  for (let attempt = 0; attempt < 150; attempt++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return;
-    } catch {}
-    await sleep(100);
-  }
-  throw new Error('the mirror process did not come up within 15 s');
+/** The mirror process; ready once it prints that it is running (start-up takes far longer on a loaded machine). */
+function mirrorProcess(db: string, port: number): LearnhookProcess {
+  return learnhookProcess('mirror', ['mirror', '--db', db, '--port', String(port), '--secret', secret], (exit) => {
+    throw new Error(`the mirror exited by itself (${exit.code ?? exit.signal}): ${exit.output}`);
+  });
 }
 
 function batchBody(batch: number): string {
@@ -85,9 +74,9 @@ for (const dialect of dialects) {
       const db = await dialect.freshUrl();
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
-      let child = startProcess(db, port);
+      const mirror = mirrorProcess(db, port);
       try {
-        await waitUntilUp(base);
+        await mirror.start();
         const acknowledged: number[] = [];
         let next = 0;
         const total = 600;
@@ -96,20 +85,19 @@ for (const dialect of dialects) {
           while (next < total) {
             const batch = next++;
             if (await post(base, batch)) acknowledged.push(batch);
-            if (acknowledged.length === 150) child.kill('SIGKILL');
+            if (acknowledged.length === 150) killed = mirror.kill();
           }
         };
+        let killed: Promise<void> | undefined;
         await Promise.all(Array.from({ length: 8 }, client));
-        await new Promise((resolve) =>
-          child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve),
-        );
-        assert.equal(child.signalCode, 'SIGKILL', 'the mirror was killed');
+        assert.ok(killed, 'the mirror was killed');
+        await killed;
         assert.ok(acknowledged.length >= 150 && acknowledged.length < total, `acknowledged ${acknowledged.length} of ${total}`);
 
-        child = startProcess(db, port);
-        await waitUntilUp(base);
+        await mirror.start();
         let status: MirrorStatus | undefined;
-        for (let attempt = 0; attempt < 300; attempt++) {
+        // Another process: nothing to listen to but its /status; the deadline only bounds a hung test.
+        for (let attempt = 0; attempt < 1200; attempt++) {
           status = (await (await fetch(`${base}/status`)).json()) as MirrorStatus;
           if (status.inbox.backlog === 0) break;
           await sleep(100);
@@ -134,11 +122,7 @@ for (const dialect of dialects) {
           await database.close();
         }
       } finally {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGTERM');
-          await exited;
-        }
+        await mirror.stop();
         await dropTestDatabase(db);
       }
     });

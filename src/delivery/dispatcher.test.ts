@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { signalled, untilSignalled } from '../../test/support/signals.ts';
 import { testDialects } from '../../test/support/test-databases.ts';
 import { startTestProducer, type TestProducer } from '../../test/support/test-producer.ts';
 import { startReceiver } from '../../test/support/test-receiver.ts';
@@ -24,12 +25,15 @@ for (const dialect of dialects) {
     async function waitForCursor(accountId: number, webhookId: string, cursor: number) {
       const statsOf = async () =>
         (await producer.app.inject({ url: `/v1/accounts/${accountId}/webhooks/${webhookId}/stats`, headers: admin() })).json();
-      let stats = await statsOf();
-      for (let tries = 0; stats.cursor !== cursor && tries < 100; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        stats = await statsOf();
-      }
-      return stats;
+      return untilSignalled(
+        producer.context.signals,
+        ['webhook-released', 'dispatcher-scanned'],
+        async () => {
+          const stats = await statsOf();
+          return stats.cursor === cursor ? stats : undefined;
+        },
+        { what: `webhook ${webhookId}'s cursor at ${cursor}` },
+      );
     }
 
     test('chosen events arrive in order, in batches, signed, with a gap-free delivery sequence; others are passed over', async () => {
@@ -127,8 +131,10 @@ for (const dialect of dialects) {
         const accountId = await producer.createAccount('paused-account');
         await producer.createWebhook(accountId, { name: 'w', url: receiver.url, events: ['LEARNING_OBJECT_DRAFT'] });
         await updateAccount(producer.context, accountId, { status: 'TRIAL' });
+        // Three looks of the dispatcher after the append (the one it wakes, and two polls) pass the webhook over.
+        const looked = signalled(producer.context.signals, 'dispatcher-scanned', 3);
         const ids = await producer.append(accountId, 2);
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        await looked;
         assert.equal(receiver.deliveries.length, 0);
         await updateAccount(producer.context, accountId, { status: 'ACTIVE' });
         await receiver.waitFor(() => receiver.acknowledgedEvents().length === 2);
@@ -147,11 +153,15 @@ for (const dialect of dialects) {
         const ids = await producer.append(accountId, 2);
         await receiver.waitFor(() => receiver.deliveries.length === 1);
         const url = `/v1/accounts/${accountId}/webhooks/${id}`;
-        let webhook = (await producer.app.inject({ url, headers: admin() })).json();
-        for (let tries = 0; webhook.state !== 'disabled' && tries < 50; tries++) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          webhook = (await producer.app.inject({ url, headers: admin() })).json();
-        }
+        const webhook = await untilSignalled(
+          producer.context.signals,
+          ['webhook-released', 'dispatcher-scanned'],
+          async () => {
+            const current = (await producer.app.inject({ url, headers: admin() })).json();
+            return current.state === 'disabled' ? current : undefined;
+          },
+          { what: 'the webhook disabled after 410' },
+        );
         assert.equal(webhook.state, 'disabled');
         assert.equal(webhook.active, false);
         assert.match(webhook.disabledReason, /410/);

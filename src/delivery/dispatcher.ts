@@ -96,6 +96,7 @@ export class Dispatcher {
       )
       .finally(() => {
         this.#scanning = false;
+        this.context.signals.emit('dispatcher-scanned');
         if (this.#scanAgain) {
           this.#scanAgain = false;
           this.#scan();
@@ -149,6 +150,7 @@ export class Dispatcher {
           .execute()
           .catch(() => {});
         this.#running.delete(webhookId);
+        this.context.signals.emit('webhook-released', webhookId);
         this.#scan();
       }
     })();

@@ -9,10 +9,10 @@ import { sql } from 'kysely';
 import { sampleEvent } from '../../src/catalog/index.ts';
 import type { MirrorSchema } from '../../src/mirror/schema.ts';
 import { openDatabase } from '../../src/store/database.ts';
+import { type LearnhookProcess, learnhookProcess, type UnexpectedExit } from '../support/learnhook-process.ts';
 import { type PrivatePostgres, startPrivatePostgres } from '../support/private-postgres.ts';
 import { freePort } from '../support/test-receiver.ts';
 import { type ChaosReceiver, type ReceiverFault, receiverFaults, seededRandom, startChaosReceiver } from './chaos-receiver.ts';
-import { type LearnhookProcess, learnhookProcess, type UnexpectedExit } from './learnhook-process.ts';
 
 export const processFaults = ['killServe', 'killWorker', 'killMirror', 'postgresRestart'] as const;
 export type ProcessFault = (typeof processFaults)[number];

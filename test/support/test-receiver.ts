@@ -1,7 +1,7 @@
 // For tests: a real HTTP receiver on 127.0.0.1 that records every delivery and answers as the test decides.
+import { EventEmitter } from 'node:events';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ReceivedDelivery {
   /** performance.now() when the request arrived. */
@@ -27,6 +27,10 @@ export interface Receiver {
   deliveries: ReceivedDelivery[];
   /** The events acknowledged, in the order they were acknowledged (with repeats, if any). */
   acknowledgedEvents(): string[];
+  /**
+   * Resolves once `done()` holds, checking it whenever a delivery arrives or is answered (no polling); the deadline
+   * (60 s by default) only bounds a test that would otherwise hang.
+   */
   waitFor(done: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -36,6 +40,8 @@ export async function startReceiver(
   port = 0,
 ): Promise<Receiver> {
   const deliveries: ReceivedDelivery[] = [];
+  // Fires when a delivery arrives and when it is answered: what waitFor re-checks on.
+  const changes = new EventEmitter();
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -50,6 +56,7 @@ export async function startReceiver(
         acknowledged: false,
       };
       deliveries.push(delivery);
+      changes.emit('change');
       const decision = answer(delivery, deliveries.length - 1);
       if (decision === 'hang') return;
       const reply = () => {
@@ -57,6 +64,7 @@ export async function startReceiver(
         // Acknowledged only if the answer can still reach the sender.
         delivery.acknowledged = decision.status >= 200 && decision.status < 300 && !request.socket.destroyed;
         response.writeHead(decision.status, decision.headers ?? {}).end();
+        changes.emit('change');
       };
       if (decision.delayMs) setTimeout(reply, decision.delayMs);
       else reply();
@@ -70,13 +78,21 @@ export async function startReceiver(
     deliveries,
     acknowledgedEvents: () =>
       deliveries.filter((delivery) => delivery.acknowledged).flatMap((delivery) => delivery.body.events.map((event) => event.eventId)),
-    async waitFor(done, timeoutMs = 15_000) {
-      const until = Date.now() + timeoutMs;
-      while (!done()) {
-        if (Date.now() > until)
-          throw new Error(`the receiver did not get what was expected within ${timeoutMs} ms (${deliveries.length} deliveries so far)`);
-        await sleep(20);
-      }
+    waitFor(done, timeoutMs = 60_000) {
+      if (done()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!done()) return;
+          clearTimeout(timer);
+          changes.off('change', check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          changes.off('change', check);
+          reject(new Error(`the receiver did not get what was expected within ${timeoutMs} ms (${deliveries.length} deliveries so far)`));
+        }, timeoutMs);
+        changes.on('change', check);
+      });
     },
     async close() {
       server.closeAllConnections();

@@ -1,10 +1,13 @@
-// A real `node bin/learnhook.js …` process for fault runs: started, killed with SIGKILL, restarted; an exit nobody
-// asked for is recorded as a failure, never hidden.
+// A real `node bin/learnhook.js …` process for tests: started (ready when it prints that it is running, not when a
+// poll finds it), killed with SIGKILL, restarted; an exit nobody asked for is reported, never hidden.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A process' start-up is a few seconds of TypeScript loading, far more on a loaded machine. */
+const startDeadlineMs = 120_000;
 
 export interface UnexpectedExit {
   process: string;
@@ -58,13 +61,18 @@ export function learnhookProcess(name: string, args: string[], onUnexpectedExit:
           output = `${output}${chunk.toString()}`.slice(-4000);
           if (!ready && output.includes('is running')) {
             ready = true;
+            clearTimeout(deadline);
             resolve();
           }
         });
         started.stderr?.on('data', (chunk: Buffer) => {
           output = `${output}${chunk.toString()}`.slice(-4000);
         });
+        const deadline = setTimeout(() => {
+          if (!ready) reject(new Error(`${name} did not say it was running within ${startDeadlineMs} ms: ${output}`));
+        }, startDeadlineMs);
         started.once('exit', (code, signal) => {
+          clearTimeout(deadline);
           if (!ready) reject(new Error(`${name} exited with ${code ?? signal} before it was running: ${output}`));
           else if (!expectingExit) onUnexpectedExit({ process: name, code, signal, output: output.slice(-1500) });
         });
