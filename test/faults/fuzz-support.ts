@@ -40,13 +40,22 @@ export function routesOf(collected: RouteOptions[]): FuzzedRoute[] {
 
 /** Every row of every table, hashed per table: equal snapshots mean nothing was written. */
 export async function storeSnapshot(database: Database<unknown>): Promise<Record<string, string>> {
-  const names =
-    database.dialect === 'sqlite'
-      ? await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(database.db)
-      : await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`.execute(
-          database.db,
-        );
   const snapshot: Record<string, string> = {};
+  if (database.dialect === 'postgres') {
+    // One round trip: the server hashes each table's rows (a snapshot per request must stay cheap).
+    const names = await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`.execute(database.db);
+    const perTable = names.rows.map(
+      ({ name }) =>
+        sql`SELECT ${name}::text AS name, count(*)::text AS rows, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS hash FROM ${sql.table(name)} t`,
+    );
+    const rows = await sql<{ name: string; rows: string; hash: string }>`${sql.join(perTable, sql` UNION ALL `)}`.execute(database.db);
+    for (const row of rows.rows) snapshot[row.name] = `${row.rows}:${row.hash}`;
+    return snapshot;
+  }
+  const names = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(
+    database.db,
+  );
   for (const { name } of names.rows.sort((a, b) => a.name.localeCompare(b.name))) {
     const rows = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(name)}`.execute(database.db);
     const lines = rows.rows.map((row) => JSON.stringify(row, (_key, value) => (typeof value === 'bigint' ? String(value) : value))).sort();
