@@ -7,10 +7,10 @@ const defaults = {
   LEARNHOOK_FAULTS_DURATION_MS: '45000',
   LEARNHOOK_FAULTS_KILLS: '3',
   LEARNHOOK_FAULTS_SETTLE_MS: '90000',
-  LEARNHOOK_FAULTS_RUNS: '12',
+  LEARNHOOK_FAULTS_RUNS: '10',
 };
 const env = { ...defaults, ...process.env };
 const knobs = Object.keys(defaults).map((name) => `${name}=${env[name]}`);
 console.log(`learnhook fault run: ${knobs.join(' ')} (replay a run with the same seed)`);
-const result = spawnSync(process.execPath, ['scripts/run-tests.js', 'test/faults', '--test-timeout=360000'], { stdio: 'inherit', env });
+const result = spawnSync(process.execPath, ['scripts/run-tests.js', 'test/faults', '--test-timeout=600000'], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);
