@@ -8,6 +8,8 @@ const defaults = {
   LEARNHOOK_FAULTS_KILLS: '3',
   LEARNHOOK_FAULTS_SETTLE_MS: '90000',
   LEARNHOOK_FAULTS_RUNS: '10',
+  LEARNHOOK_FAULTS_PG_RESTART: 'true',
+  LEARNHOOK_FAULTS_KNOWN: 'run',
 };
 const env = { ...defaults, ...process.env };
 const knobs = Object.keys(defaults).map((name) => `${name}=${env[name]}`);

@@ -190,7 +190,8 @@ async function fuzzRoutes(
   for (const { route, kinds } of routes) {
     for (const { kind, requests, mustAccept } of kinds) {
       const name = `${label} ${route.method} ${route.url} ${kind}`;
-      const skip = knownFailing[`${route.method} ${route.url} ${kind}`] ?? false;
+      // `npm run test:faults` runs the known failing ones too (LEARNHOOK_FAULTS_KNOWN=run), to show where they stand.
+      const skip = process.env.LEARNHOOK_FAULTS_KNOWN === 'run' ? false : (knownFailing[`${route.method} ${route.url} ${kind}`] ?? false);
       await t.test(`${route.method} ${route.url}: bad ${kind}`, { skip }, () =>
         fc.assert(
           fc.asyncProperty(requests, async (request) => {
