@@ -7,6 +7,7 @@ import { validateEvent } from '../src/catalog/index.ts';
 import { loadSettings } from '../src/config.ts';
 import type { LogEvent } from '../src/platform/event-log.ts';
 import { type RunningProducer, startProducer } from '../src/server.ts';
+import { untilSignalled } from './support/signals.ts';
 import { dropTestDatabase, testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
@@ -61,10 +62,15 @@ for (const dialect of dialects) {
       async function step(names: string[], method: string, path: string, body?: unknown, status?: number) {
         const result = await call(method, `${a}${path}`, body, token, status);
         expected.push(...names);
-        for (let attempt = 0; attempt < 200; attempt++) {
-          if ((await log(account.id, token)).length >= expected.length) break;
-          await sleep(25);
-        }
+        // Progress is released by a background pass: re-check the log each time events are appended to a log.
+        await untilSignalled(
+          producer.context.signals,
+          ['events-appended'],
+          async () => (await log(account.id, token)).length >= expected.length,
+          {
+            what: `${expected.length} events in the log`,
+          },
+        );
         return result;
       }
       const user = async (name: string) => (await step([], 'POST', '/users', { name, email: `${name}@example.com` })).id as number;
