@@ -166,7 +166,7 @@ export async function runFaults(options: FaultRunOptions, log: (line: string) =>
     let counter = 0;
     const publisher = async (accountId: number, going: () => boolean) => {
       while (going()) {
-        const events = Array.from({ length: 1 + Math.floor(random() * 5) }, () => {
+        const events = Array.from({ length: 1 + Math.floor(random() * 8) }, () => {
           const name = publishableEvents[counter % publishableEvents.length] as string;
           const sample = sampleEvent(name);
           counter++;
@@ -187,7 +187,7 @@ export async function runFaults(options: FaultRunOptions, log: (line: string) =>
           }
         }
         published.get(accountId)?.push(...events.map((event) => event.eventId));
-        await sleep(20 + Math.floor(random() * 60));
+        await sleep(10 + Math.floor(random() * 30));
       }
     };
 

@@ -382,7 +382,7 @@ for (const dialect of dialects) {
                 requests: fc.tuple(fc.oneof(badJsonText, mutatedBody(envelope)), sequence).map(([body, range]) => ({
                   method: 'POST' as const,
                   url: '/webhook',
-                  what: `signed ${body.slice(0, 300)} sequence ${String(range)}`,
+                  what: `learnhook-sequence ${String(range)}, signed ${body.slice(0, 300)}`,
                   body,
                   headers: signed(body, range === undefined ? {} : { 'learnhook-sequence': range }),
                 })),
@@ -391,7 +391,7 @@ for (const dialect of dialects) {
                 // DESIGN §3: a well-formed, signed envelope is acknowledged even when an event in it fails the catalog.
                 kind: 'signed-event-data',
                 mustAccept: true,
-                requests: mutatedBody(envelope, (path) => path[0] === 'events' && path[2] === 'data').map((mutated) => {
+                requests: mutatedBody(envelope, (path) => path[0] === 'events' && path[2] === 'data' && path.length > 3).map((mutated) => {
                   // Fresh event ids, so every request's events are new to the mirror and get projected.
                   let body = mutated;
                   for (const event of envelope.events) body = body.replaceAll(event.eventId, randomUUID());
