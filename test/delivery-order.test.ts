@@ -67,7 +67,7 @@ for (const dialect of dialects) {
           }
         }
         const total = [...expected.values()].reduce((sum, ids) => sum + ids.length, 0);
-        await receiver.waitFor(() => receiver.acknowledgedEvents().length >= total, 25_000);
+        await receiver.waitFor(() => receiver.acknowledgedEvents().length >= total);
         const got = new Map<string, string[]>();
         for (const delivery of receiver.deliveries) {
           if (!delivery.acknowledged) continue;

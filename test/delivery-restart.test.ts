@@ -45,7 +45,7 @@ function serve(databaseUrl: string, dataDir: string): Promise<{ child: ChildProc
   );
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start within 20 s: ${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start within 120 s: ${output}`)), 120_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /API\s+(\S+)\/v1/.exec(output);
@@ -106,7 +106,7 @@ for (const dialect of dialects) {
         };
         let chunk = 0;
         for (; chunk < 10; chunk++) await appendChunk(chunk);
-        await receiver.waitFor(() => receiver.deliveries.length >= 6, 15_000);
+        await receiver.waitFor(() => receiver.deliveries.length >= 6);
         first.child.kill('SIGKILL');
         await new Promise((resolve) => first.child.once('exit', resolve));
         const beforeRestart = receiver.deliveries.length;
@@ -115,7 +115,7 @@ for (const dialect of dialects) {
         const second = await serve(databaseUrl, dataDir);
         children.push(second.child);
         const distinct = () => new Set(receiver.acknowledgedEvents()).size;
-        await receiver.waitFor(() => distinct() === ids.length, 20_000);
+        await receiver.waitFor(() => distinct() === ids.length);
         second.child.kill('SIGTERM');
         await new Promise((resolve) => second.child.once('exit', resolve));
 
