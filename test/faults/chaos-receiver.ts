@@ -55,7 +55,7 @@ export interface ChaosOptions {
   seed: number;
   /** The producer's socket timeout: a late answer comes after it, a slow body within it. */
   socketTimeoutMs: number;
-  /** Chance that a request gets a fault (0..1); the kind is then drawn evenly. */
+  /** Chance that a request gets a fault (0..1); the kinds take turns. */
   faultRate: number;
 }
 
@@ -66,6 +66,7 @@ export async function startChaosReceiver(options: ChaosOptions): Promise<ChaosRe
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let calm = false;
+  let turn = Math.floor(random() * receiverFaults.length);
   let closed = false;
   let mirrorDown = 0;
   let server: http.Server;
@@ -112,8 +113,8 @@ export async function startChaosReceiver(options: ChaosOptions): Promise<ChaosRe
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    const draw = random();
-    const fault = !calm && draw < options.faultRate ? receiverFaults[Math.floor(random() * receiverFaults.length)] : undefined;
+    // Whether to inject is drawn; which fault comes in turn (from a seeded start), so even a short run sees each kind.
+    const fault = !calm && random() < options.faultRate ? receiverFaults[turn++ % receiverFaults.length] : undefined;
     if (fault) injected[fault]++;
     // Faults before the mirror sees the delivery.
     if (fault === 'status500') return void outgoing.writeHead(500, { 'content-type': 'text/plain' }).end('injected failure');

@@ -14,7 +14,8 @@ export function testFaultRun(store: 'sqlite' | 'postgres'): void {
     process.stdout.write(`${formatReport(report)}\n`);
     assert.deepEqual(report.problems, []);
     assert.ok(report.published > 0 && report.deliveries > 0, 'the run published and delivered events');
-    assert.ok(report.injected.status500 + report.injected.reset + report.injected.lateAnswer > 0, 'the chaos receiver injected faults');
+    const receiverFaults = report.injected.status500 + report.injected.reset + report.injected.answerLost + report.injected.lateAnswer;
+    assert.ok(receiverFaults + report.injected.slowBody + report.injected.refused > 0, 'the chaos receiver injected faults');
     assert.ok(
       report.injected.killServe > 0 && report.injected.killWorker > 0 && report.injected.killMirror > 0,
       'every process was killed',

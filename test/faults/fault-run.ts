@@ -107,7 +107,7 @@ export async function runFaults(options: FaultRunOptions, log: (line: string) =>
     const [apiPort, mirrorPort, chaosPort] = [await freePort(), await freePort(), await freePort()];
     const api_ = `http://127.0.0.1:${apiPort}`;
     const delivery = [
-      ...['--allow-private-targets', '--poll-interval', '100ms', '--lease', '3s', '--batch-max', '10'],
+      ...['--allow-private-targets', '--poll-interval', '100ms', '--lease', '3s', '--batch-max', '5'],
       ...['--retry-initial', '50ms', '--retry-max', '500ms', '--socket-timeout', `${socketTimeoutMs}ms`, '--connect-timeout', '800ms'],
       ...['--db', producerDb, '--data-dir', folder],
     ];
