@@ -14,5 +14,8 @@ const defaults = {
 const env = { ...defaults, ...process.env };
 const knobs = Object.keys(defaults).map((name) => `${name}=${env[name]}`);
 console.log(`learnhook fault run: ${knobs.join(' ')} (replay a run with the same seed)`);
+// The processes it kills and restarts run the compiled build when it is current (docs/development.md): build first.
+const built = spawnSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit', env });
+if (built.status !== 0) process.exit(built.status ?? 1);
 const result = spawnSync(process.execPath, ['scripts/run-tests.js', 'test/faults', '--test-timeout=600000'], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);
