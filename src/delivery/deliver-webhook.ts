@@ -439,6 +439,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         outcome: result.acknowledged ? 'acknowledged' : 'failed',
         cause: result.cause,
         error: result.error,
+        response_body: result.responseBody,
       });
       if (result.acknowledged) {
         // A stream that has caught up logs its attempts before its cursor shows them delivered.

@@ -19,6 +19,8 @@ export interface DeliveryAttempt {
   outcome: 'acknowledged' | 'failed';
   cause: string | null;
   error: string | null;
+  /** The start of the receiver's answer (at most 4 KiB), e.g. why it refused; null when it was empty. */
+  responseBody: string | null;
 }
 
 export async function listDeliveries(
@@ -54,6 +56,7 @@ export async function listDeliveries(
       outcome: row.outcome,
       cause: row.cause,
       error: row.error,
+      responseBody: row.response_body,
     })),
     next: rows.length > page.limit ? (shown[shown.length - 1]?.id ?? null) : null,
   };

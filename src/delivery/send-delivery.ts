@@ -18,6 +18,8 @@ export interface DeliveryResult {
   /** Plain words for the attempts log. */
   error: string | null;
   durationMs: number;
+  /** The start of the answer's body (see `responseBodyLimit`); null when empty or when nothing answered. */
+  responseBody: string | null;
   /** The `retry-after` header of a 429 or 503, as sent. */
   retryAfter: string | undefined;
 }
@@ -55,6 +57,25 @@ function describeFailure(error: unknown, settings: SenderSettings): { cause: Fai
   return { cause: 'network', error: message || String(error) };
 }
 
+/** Most of an answer's body kept in the attempts log. */
+export const responseBodyLimit = 4096;
+
+/** The first `responseBodyLimit` bytes of a body as text (null when empty); reads on to 64 KiB, then gives up the connection. */
+async function readStart(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string | null> {
+  const kept: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < responseBodyLimit) kept.push(chunk.subarray(0, responseBodyLimit - size));
+    size += chunk.length;
+    if (size > 64 * 1024) {
+      body.destroy();
+      break;
+    }
+  }
+  const text = Buffer.concat(kept).toString('utf8');
+  return text === '' ? null : text;
+}
+
 /** One undici agent for all deliveries of a process: keep-alive connections per target, the guard on every connect. */
 export class DeliverySender {
   readonly #agent: Agent;
@@ -81,8 +102,9 @@ export class DeliverySender {
         headers: { 'content-type': 'application/json', 'user-agent': 'learnhook', ...delivery.headers },
         dispatcher: this.#agent,
       });
-      // The answer's body means nothing to us, but it must be read for the connection to be reused.
-      await response.body.dump({ limit: 64 * 1024 });
+      // The start of the answer is kept for the attempts log (it says why a receiver refused); the rest is read and
+      // dropped so the connection can be reused.
+      const responseBody = await readStart(response.body);
       const statusCode = response.statusCode;
       const acknowledged = statusCode >= 200 && statusCode < 300;
       const retryAfterHeader = response.headers['retry-after'];
@@ -96,6 +118,7 @@ export class DeliverySender {
             ? `answered ${statusCode} (redirects are not followed)`
             : `answered ${statusCode}`,
         durationMs: elapsed(),
+        responseBody,
         retryAfter: (statusCode === 429 || statusCode === 503) && typeof retryAfterHeader === 'string' ? retryAfterHeader : undefined,
       };
     } catch (error) {
@@ -104,6 +127,7 @@ export class DeliverySender {
         statusCode: null,
         ...describeFailure(error, this.settings),
         durationMs: elapsed(),
+        responseBody: null,
         retryAfter: undefined,
       };
     }

@@ -13,6 +13,8 @@ export interface TestDeliveryResult {
   statusCode: number | null;
   durationMs: number;
   error: string | null;
+  /** The start of the receiver's answer (at most 4 KiB). */
+  responseBody: string | null;
 }
 
 export async function sendTestDelivery(context: ProducerContext, accountId: number, webhookId: string): Promise<TestDeliveryResult> {
@@ -43,6 +45,7 @@ export async function sendTestDelivery(context: ProducerContext, accountId: numb
         outcome: result.acknowledged ? 'acknowledged' : 'failed',
         cause: result.cause,
         error: result.error,
+        response_body: result.responseBody,
       })
       .execute();
     return {
@@ -52,6 +55,7 @@ export async function sendTestDelivery(context: ProducerContext, accountId: numb
       statusCode: result.statusCode,
       durationMs: result.durationMs,
       error: result.error,
+      responseBody: result.responseBody,
     };
   } finally {
     await sender.close();

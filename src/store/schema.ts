@@ -174,6 +174,8 @@ export interface DeliveryAttemptsTable {
   outcome: 'acknowledged' | 'failed';
   cause: string | null;
   error: string | null;
+  /** The start of the answer's body (at most 4 KiB); null when it was empty or there was no answer. */
+  response_body: string | null;
 }
 
 /** One row: the fingerprint of the key webhook secrets are sealed with. */
