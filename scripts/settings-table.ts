@@ -1,5 +1,5 @@
-// Prints the README's settings table from the settings table in src/config.ts (`npm run docs:settings`).
-import { settingDefinitions } from '../src/config.ts';
+// Prints the settings table of docs/settings.md from the settings table in src/config.ts.
+import { settingDefinitions, settingRange } from '../src/config.ts';
 
 export function settingsTable(): string {
   const rows = settingDefinitions.map((definition) => {
@@ -8,9 +8,13 @@ export function settingsTable(): string {
         ? `--${definition.flag}`
         : `--${definition.flag} <${definition.kind === 'durationRange' ? 'range' : definition.kind}>`;
     const defaultValue = definition.defaultValue === '' ? '—' : `\`${definition.defaultValue}\``;
-    return `| \`${flag}\` | \`${definition.env}\` | ${defaultValue} | ${definition.commands.join(', ')} | ${definition.doc} |`;
+    return `| \`${flag}\` | \`${definition.env}\` | ${defaultValue} | ${settingRange(definition)} | ${definition.commands.join(', ')} | ${definition.doc} |`;
   });
-  return ['| flag | environment variable | default | commands | meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+  return [
+    '| flag | environment variable | default | accepted | commands | meaning |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`${settingsTable()}\n`);

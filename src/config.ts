@@ -1,22 +1,4 @@
-// Every setting of learnhook in one table: flag, environment variable, default and meaning. The only reader of process.env.
-
-export type SettingKind = 'duration' | 'durationRange' | 'integer' | 'string' | 'boolean';
-
-export interface SettingDefinition {
-  /** Key in the settings object. */
-  key: keyof Settings;
-  /** Command-line flag, without the leading dashes. */
-  flag: string;
-  /** Environment variable read when the flag is not given. */
-  env: string;
-  kind: SettingKind;
-  /** Default as written by a user (parsed like a flag value). */
-  defaultValue: string;
-  /** One sentence for --help and the README. */
-  doc: string;
-  /** Commands that take this setting. */
-  commands: readonly CommandName[];
-}
+// Every setting of learnhook in one table: flag, environment variable, default, accepted range and meaning. The only reader of process.env.
 
 export type CommandName = 'serve' | 'worker' | 'mirror' | 'migrate' | 'demo';
 
@@ -73,12 +55,91 @@ export interface Settings {
   projectionAttempts: number;
 }
 
+/** The keys of the settings whose value is exactly of type `T`. */
+type KeysOf<T> = { [K in keyof Settings]-?: [Settings[K]] extends [T] ? ([T] extends [Settings[K]] ? K : never) : never }[keyof Settings];
+
+interface Common<Key extends keyof Settings> {
+  /** Key in the settings object: its type there must be the kind's (checked by the compiler). */
+  key: Key;
+  /** Command-line flag, without the leading dashes. */
+  flag: string;
+  /** Environment variable read when the flag is not given. */
+  env: string;
+  /** Default as written by a user (parsed and checked like a flag value). */
+  defaultValue: string;
+  /** One sentence for --help and the settings table. */
+  doc: string;
+  /** Commands that take this setting. */
+  commands: readonly CommandName[];
+}
+
+/** A whole number within [min, max]. */
+interface IntegerSetting extends Common<KeysOf<number>> {
+  kind: 'integer';
+  min: number;
+  max: number;
+}
+
+/** A duration with a unit, within [min, max] (written as durations too). */
+interface DurationSetting extends Common<KeysOf<number>> {
+  kind: 'duration';
+  min: string;
+  max: string;
+}
+
+/** `MIN..MAX` or one duration; both ends within [min, max]. */
+interface DurationRangeSetting extends Common<KeysOf<DurationRange>> {
+  kind: 'durationRange';
+  min: string;
+  max: string;
+}
+
+/** Exactly true, false, 1 or 0 (any case). */
+interface BooleanSetting extends Common<KeysOf<boolean>> {
+  kind: 'boolean';
+}
+
+/** Text: not empty unless `empty` says an empty value means "none"; one of `choices`, or of a `format`. */
+interface StringSetting extends Common<KeysOf<string>> {
+  kind: 'string';
+  empty?: true;
+  choices?: readonly string[];
+  format?: StringFormat;
+}
+
+interface StringFormat {
+  /** What a value must be, in words ("an http:// or https:// URL"). */
+  expected: string;
+  test(text: string): boolean;
+}
+
+export type SettingDefinition = IntegerSetting | DurationSetting | DurationRangeSetting | BooleanSetting | StringSetting;
+export type SettingKind = SettingDefinition['kind'];
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function urlWithScheme(expected: string, ...protocols: string[]): StringFormat {
+  return {
+    expected,
+    test(text) {
+      try {
+        return protocols.includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+const httpUrl = urlWithScheme('an http:// or https:// URL', 'http:', 'https:');
+const smtpUrl = urlWithScheme('an smtp:// or smtps:// URL', 'smtp:', 'smtps:');
+const userAndPassword: StringFormat = { expected: 'USER:PASSWORD', test: (text) => text.indexOf(':') > 0 };
+
 const all: readonly CommandName[] = ['serve', 'worker', 'mirror', 'migrate', 'demo'];
 const producer: readonly CommandName[] = ['serve', 'worker', 'demo'];
 const servers: readonly CommandName[] = ['serve', 'mirror', 'demo'];
 const consumer: readonly CommandName[] = ['mirror', 'demo'];
 
-export const settingDefinitions: readonly SettingDefinition[] = [
+const definitions = [
   {
     key: 'port',
     flag: 'port',
@@ -86,6 +147,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '8080',
     doc: 'TCP port the platform API listens on.',
+    min: 0,
+    max: 65_535,
     commands: ['serve', 'demo'],
   },
   {
@@ -95,6 +158,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '8090',
     doc: 'TCP port the mirror listens on (its own variable, so serve and mirror can run side by side).',
+    min: 0,
+    max: 65_535,
     commands: ['mirror'],
   },
   {
@@ -113,6 +178,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'Database: sqlite:PATH or postgres://…; defaults to a SQLite file under the data folder.',
+    empty: true,
     commands: all,
   },
   {
@@ -131,6 +197,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'Admin bearer token; a random one is generated and printed at start when empty.',
+    empty: true,
     commands: ['serve', 'demo'],
   },
   {
@@ -140,6 +207,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'Key that seals webhook passwords and signing secrets in the database: 64 hex digits (openssl rand -hex 32); when empty, <data-dir>/secret.key, generated at first start. Every process on one database needs the same key.',
+    // Its form (hex or base64 of 32 bytes) is checked where the key is read, src/secrets/secret-key.ts.
+    empty: true,
     commands: producer,
   },
   {
@@ -149,6 +218,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: 'info',
     doc: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+    choices: logLevels,
     commands: all,
   },
   {
@@ -158,6 +228,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '10s',
     doc: 'Interval of the info lines that sum up the flow (deliveries sent, batches applied, deliveries refused); the first of each kind is logged at once.',
+    min: '1s',
+    max: '1d',
     commands: ['serve', 'worker', 'mirror', 'demo'],
   },
   {
@@ -167,6 +239,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '1048576',
     doc: 'Largest accepted request body in bytes; larger ones answer 413.',
+    min: 1024,
+    max: 1_073_741_824,
     commands: servers,
   },
   {
@@ -185,6 +259,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '5s',
     doc: 'Wait before the first retry of a failed batch; doubles on each further failure.',
+    min: '10ms',
+    max: '1d',
     commands: producer,
   },
   {
@@ -194,6 +270,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '5m',
     doc: 'Longest wait between two attempts; retries continue at this pace until retention ends.',
+    min: '100ms',
+    max: '1d',
     commands: producer,
   },
   {
@@ -203,6 +281,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '0',
     doc: 'Random spread added to each retry wait, in percent of it (0 turns jitter off).',
+    min: 0,
+    max: 100,
     commands: producer,
   },
   {
@@ -212,6 +292,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '7d',
     doc: 'How long events are kept; undelivered events older than this are lost and counted.',
+    min: '1s',
+    max: '365d',
     commands: producer,
   },
   {
@@ -221,6 +303,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '7d',
     doc: 'A webhook failing without a break for this long is disabled.',
+    min: '1s',
+    max: '365d',
     commands: producer,
   },
   {
@@ -230,6 +314,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '1d',
     doc: 'Interval of reminder e-mails to the account contact while a webhook fails.',
+    min: '100ms',
+    max: '365d',
     commands: producer,
   },
   {
@@ -239,6 +325,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '10s',
     doc: 'Time allowed to open the connection to a webhook target.',
+    min: '100ms',
+    max: '10m',
     commands: producer,
   },
   {
@@ -248,6 +336,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '5s',
     doc: 'Time allowed for the target to answer once connected; later answers count as failures.',
+    min: '100ms',
+    max: '10m',
     commands: producer,
   },
   {
@@ -257,6 +347,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'durationRange',
     defaultValue: '0s..15m',
     doc: 'Aggregation delay of LEARNER_PROGRESS events: a duration or a range MIN..MAX, drawn at random within it.',
+    min: '0ms',
+    max: '1d',
     commands: ['serve', 'demo'],
   },
   {
@@ -266,6 +358,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '1',
     doc: 'Seed of the random progress delays, so a run can be repeated.',
+    min: 0,
+    max: 4_294_967_295,
     commands: ['serve', 'demo'],
   },
   {
@@ -275,6 +369,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '100',
     doc: 'Most events in one delivery request.',
+    min: 1,
+    max: 10_000,
     commands: producer,
   },
   {
@@ -284,6 +380,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '32',
     doc: 'Most delivery requests in flight at once in this process (one per webhook at most).',
+    min: 1,
+    max: 1000,
     commands: producer,
   },
   {
@@ -293,6 +391,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '5',
     doc: 'Most webhooks one account may register.',
+    min: 1,
+    max: 1000,
     commands: ['serve', 'demo'],
   },
   {
@@ -302,6 +402,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '24h',
     doc: 'After a signing secret is rotated, deliveries are signed with the old one too for this long.',
+    min: '0ms',
+    max: '30d',
     commands: producer,
   },
   {
@@ -311,6 +413,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '1s',
     doc: 'How often the dispatcher looks for due work when no wake-up arrives.',
+    min: '10ms',
+    max: '1h',
     commands: producer,
   },
   {
@@ -320,6 +424,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '30s',
     doc: 'How long a process owns a webhook it is delivering to before another may take it over.',
+    min: '100ms',
+    max: '1d',
     commands: producer,
   },
   {
@@ -329,6 +435,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'SMTP server for reminder and disable e-mails (smtp://host:port); .eml files under the data folder when empty.',
+    empty: true,
+    format: smtpUrl,
     commands: producer,
   },
   {
@@ -347,6 +455,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '500',
     doc: 'Requests per token and window allowed on the public read API (/primeapi/v2); 429 above.',
+    min: 1,
+    max: 1_000_000_000,
     commands: ['serve', 'demo'],
   },
   {
@@ -356,6 +466,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '1h',
     doc: 'The window of the public read API rate limit.',
+    min: '100ms',
+    max: '1d',
     commands: ['serve', 'demo'],
   },
   {
@@ -365,6 +477,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'Signing secret (whsec_…) the mirror verifies deliveries with; several separated by spaces.',
+    empty: true,
     commands: consumer,
   },
   {
@@ -374,6 +487,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'USER:PASSWORD the mirror requires as basic auth, instead of a signature.',
+    empty: true,
+    format: userAndPassword,
     commands: consumer,
   },
   {
@@ -383,6 +498,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'Base URL of the platform whose public read API the mirror enriches from.',
+    empty: true,
+    format: httpUrl,
     commands: consumer,
   },
   {
@@ -392,6 +509,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'Token for the public read API.',
+    empty: true,
     commands: consumer,
   },
   {
@@ -401,6 +519,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '5m',
     doc: 'Largest age of a webhook-timestamp the mirror accepts.',
+    min: '1s',
+    max: '1d',
     commands: consumer,
   },
   {
@@ -410,6 +530,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '30m',
     doc: "Alert when a delivery has waited in the mirror's inbox longer than this before being applied.",
+    min: '1s',
+    max: '365d',
     commands: consumer,
   },
   {
@@ -419,6 +541,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'string',
     defaultValue: '',
     doc: 'URL the mirror POSTs alerts to (gaps, lag, set-aside inbox rows); alerts are only logged when empty.',
+    empty: true,
+    format: httpUrl,
     commands: consumer,
   },
   {
@@ -428,6 +552,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '500',
     doc: 'Most read-API calls the mirror makes per window, shared by every mirror process on its database.',
+    min: 1,
+    max: 1_000_000_000,
     commands: consumer,
   },
   {
@@ -437,6 +563,8 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'duration',
     defaultValue: '1h',
     doc: "The window of the mirror's read-API rate limit.",
+    min: '100ms',
+    max: '1d',
     commands: consumer,
   },
   {
@@ -446,24 +574,39 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     kind: 'integer',
     defaultValue: '5',
     doc: 'Failed tries before the mirror sets an inbox row aside (see `learnhook mirror retry-failed`) and applies the rows behind it.',
+    min: 1,
+    max: 1000,
     commands: consumer,
   },
-];
+] as const satisfies readonly SettingDefinition[];
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Every key of Settings has a definition: a key without one is a compile error naming it. */
+type UndefinedSetting = Exclude<keyof Settings, (typeof definitions)[number]['key']>;
+const everySettingDefined: [UndefinedSetting] extends [never] ? true : UndefinedSetting = true;
+void everySettingDefined;
 
-/** Parses `250ms`, `5s`, `5m`, `1h`, `7d` (or a bare number of milliseconds) into milliseconds. */
+export const settingDefinitions: readonly SettingDefinition[] = definitions;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const durationUnits = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+type DurationUnit = keyof typeof durationUnits;
+
+/** Parses `250ms`, `1.5s`, `5m`, `1h`, `7d` into milliseconds; a unit is required (is `5000` ms or s?). */
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
-  if (!match) throw new ConfigError(`"${text}" is not a duration; write it like 250ms, 5s, 5m, 1h or 7d`);
-  const unit = match[2] ?? 'ms';
-  return Math.round(Number(match[1]) * (durationUnits[unit] ?? 1));
+  if (!match) throw new ConfigError(`'${text}' is not a duration; write a number and a unit: 250ms, 5s, 5m, 1h or 7d`);
+  const unit = match[2] as DurationUnit | undefined;
+  if (unit === undefined) throw new ConfigError(`'${text}' has no unit; add ms, s, m, h or d (e.g. ${match[1]}ms or ${match[1]}s)`);
+  return Math.round(Number(match[1]) * durationUnits[unit]);
 }
 
 /** Formats milliseconds in the largest unit that divides them evenly. */
 export function formatDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {
-    const size = durationUnits[unit] ?? 1;
+    const size = durationUnits[unit];
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -471,56 +614,223 @@ export function formatDuration(ms: number): string {
 
 /** Parses `5m` (fixed) or `0s..15m` (a range) into a range in milliseconds. */
 export function parseDurationRange(text: string): DurationRange {
-  const [low, high] = text.split('..');
+  const [low, high, ...rest] = text.split('..');
+  if (rest.length > 0) throw new ConfigError(`'${text}' is not a range; write MIN..MAX, e.g. 0s..15m`);
   const minMs = parseDuration(low ?? '');
   const maxMs = high === undefined ? minMs : parseDuration(high);
-  if (maxMs < minMs) throw new ConfigError(`"${text}": the end of the range is before its start`);
   return { minMs, maxMs };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+/** The values a setting accepts, in words, for messages and the settings table. */
+export function settingRange(definition: SettingDefinition): string {
+  switch (definition.kind) {
+    case 'integer':
+      return `${definition.min}–${definition.max}`;
+    case 'duration':
+      return `${definition.min}–${definition.max}`;
+    case 'durationRange':
+      return `${definition.min}–${definition.max}, MIN ≤ MAX`;
+    case 'boolean':
+      return 'true, false, 1 or 0';
+    case 'string': {
+      const what = definition.choices
+        ? definition.choices.join(', ')
+        : (definition.format?.expected ?? (definition.empty ? 'any' : 'not empty'));
+      return definition.empty && what !== 'any' ? `${what}, or empty` : what;
+    }
+  }
 }
 
-function parseValue(definition: SettingDefinition, text: string): unknown {
+/** What a value must be, as a refusal says it. */
+function expectation(definition: SettingDefinition): string {
   switch (definition.kind) {
+    case 'integer':
+      return `a whole number from ${definition.min} to ${definition.max}`;
     case 'duration':
-      return parseDuration(text);
+      return `a duration from ${definition.min} to ${definition.max}`;
     case 'durationRange':
-      return parseDurationRange(text);
-    case 'integer': {
-      if (!/^-?\d+$/.test(text.trim())) throw new ConfigError(`--${definition.flag}: "${text}" is not a whole number`);
-      return Number(text);
-    }
+      return `a duration or a range MIN..MAX with MIN ≤ MAX, each from ${definition.min} to ${definition.max}`;
     case 'boolean':
-      if (['1', 'true', 'yes', 'on', ''].includes(text.toLowerCase())) return true;
-      if (['0', 'false', 'no', 'off'].includes(text.toLowerCase())) return false;
-      throw new ConfigError(`--${definition.flag}: "${text}" is not true or false`);
+      return 'true, false, 1 or 0';
     case 'string':
-      return text;
+      if (definition.choices) return `one of ${definition.choices.join(', ')}`;
+      if (definition.format) return definition.empty ? `${definition.format.expected} or empty` : definition.format.expected;
+      return 'a value that is not empty';
   }
+}
+
+/** A value as given: text (a flag, an environment variable, a default) or a typed value from code. */
+export type SettingsInput = { [K in keyof Settings]?: Settings[K] | string };
+
+/** Where a setting's value came from, to name it in a refusal as the operator wrote it. */
+interface Origin {
+  name: string;
+  shown: string;
+  isDefault: boolean;
+}
+
+function refuse(definition: SettingDefinition, origin: Origin): never {
+  throw new ConfigError(`${origin.name} must be ${expectation(definition)}. Got '${origin.shown}'.`);
+}
+
+/** Runs a parser, naming the setting in its error. */
+function parsed<T>(origin: Origin, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${origin.name}: ${error.message}`);
+    throw error;
+  }
+}
+
+function readInteger(definition: IntegerSetting, input: number | string, origin: Origin): number {
+  const value = typeof input === 'number' ? input : /^\s*-?\d+\s*$/.test(input) ? Number(input) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < definition.min || value > definition.max) refuse(definition, origin);
+  return value;
+}
+
+function readDuration(definition: DurationSetting, input: number | string, origin: Origin): number {
+  const value = typeof input === 'number' ? input : parsed(origin, () => parseDuration(input));
+  const within = (ms: number) => ms >= parseDuration(definition.min) && ms <= parseDuration(definition.max);
+  if (!Number.isSafeInteger(value) || !within(value)) refuse(definition, origin);
+  return value;
+}
+
+function readDurationRange(definition: DurationRangeSetting, input: DurationRange | string, origin: Origin): DurationRange {
+  const value = typeof input === 'string' ? parsed(origin, () => parseDurationRange(input)) : input;
+  const within = (ms: number) => Number.isSafeInteger(ms) && ms >= parseDuration(definition.min) && ms <= parseDuration(definition.max);
+  if (!within(value.minMs) || !within(value.maxMs) || value.minMs > value.maxMs) refuse(definition, origin);
+  return value;
+}
+
+function readBoolean(definition: BooleanSetting, input: boolean | string, origin: Origin): boolean {
+  if (typeof input === 'boolean') return input;
+  const text = input.toLowerCase();
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  return refuse(definition, origin);
+}
+
+function readString(definition: StringSetting, input: string, origin: Origin): string {
+  if (input === '') return definition.empty ? input : refuse(definition, origin);
+  if (definition.choices && !definition.choices.includes(input)) refuse(definition, origin);
+  if (definition.format && !definition.format.test(input)) refuse(definition, origin);
+  return input;
+}
+
+/** The value of a setting and where it came from: given (flag or code), else the environment, else the default. */
+function sourceOf<T>(definition: SettingDefinition, given: T | string | undefined, env: NodeJS.ProcessEnv) {
+  const show = (value: unknown) =>
+    typeof value === 'object' && value !== null && 'minMs' in value && 'maxMs' in value
+      ? `${formatDuration(Number(value.minMs))}..${formatDuration(Number(value.maxMs))}`
+      : String(value);
+  if (given !== undefined) {
+    const name = typeof given === 'string' ? `--${definition.flag}` : definition.key;
+    return { input: given, origin: { name, shown: show(given), isDefault: false } };
+  }
+  const fromEnv = env[definition.env];
+  if (fromEnv !== undefined) return { input: fromEnv, origin: { name: definition.env, shown: fromEnv, isDefault: false } };
+  return {
+    input: definition.defaultValue,
+    origin: { name: `--${definition.flag}`, shown: definition.defaultValue, isDefault: true },
+  };
 }
 
 /**
- * Builds the settings: defaults, overridden by environment variables, overridden by the given
- * values (flags from the command line, as text, or already-typed values from code and tests).
+ * Rules between settings, checked at start so a contradiction is refused before it shows in production. `name`
+ * gives a setting as the operator wrote it, with its value.
  */
-export function loadSettings(given: Partial<Record<keyof Settings, unknown>> = {}, env: NodeJS.ProcessEnv = process.env): Settings {
-  const settings: Record<string, unknown> = {};
-  for (const definition of settingDefinitions) {
-    const value = given[definition.key];
-    const fromEnv = env[definition.env];
-    try {
-      if (value !== undefined && typeof value !== 'string') settings[definition.key] = value;
-      else if (value !== undefined) settings[definition.key] = parseValue(definition, value);
-      else if (fromEnv !== undefined) settings[definition.key] = parseValue(definition, fromEnv);
-      else settings[definition.key] = parseValue(definition, definition.defaultValue);
-    } catch (error) {
-      const source = value !== undefined ? `--${definition.flag}` : definition.env;
-      throw new ConfigError(`${source}: ${(error as Error).message}`);
+function crossCheck(settings: Settings, name: (key: keyof Settings) => string): void {
+  const rules: [holds: boolean, why: () => string][] = [
+    [
+      settings.retryMaxMs >= settings.retryInitialMs,
+      () =>
+        `${name('retryMaxMs')} is shorter than ${name('retryInitialMs')}: the longest wait between attempts cannot be shorter than the first`,
+    ],
+    [
+      settings.leaseMs > settings.connectTimeoutMs + settings.socketTimeoutMs,
+      () =>
+        `${name('leaseMs')} must be longer than ${name('connectTimeoutMs')} plus ${name('socketTimeoutMs')} ` +
+        `(${formatDuration(settings.connectTimeoutMs + settings.socketTimeoutMs)}): one delivery may take that long, and ` +
+        'another process must not take the webhook over while it is under way',
+    ],
+    [
+      settings.retentionMs > settings.retryMaxMs,
+      () =>
+        `${name('retentionMs')} must be longer than ${name('retryMaxMs')}, or a failing batch could fall out of retention ` +
+        'between two attempts',
+    ],
+    [
+      settings.disableAfterMs <= settings.retentionMs,
+      () =>
+        `${name('disableAfterMs')} must not be longer than ${name('retentionMs')}: a webhook failing longer than retention ` +
+        'is already losing events, so it is disabled (and its owner told) by then at the latest',
+    ],
+    [
+      settings.reminderEveryMs < settings.disableAfterMs,
+      () =>
+        `${name('reminderEveryMs')} must be shorter than ${name('disableAfterMs')}, or no reminder is sent before a webhook is disabled`,
+    ],
+  ];
+  for (const [holds, why] of rules) if (!holds) throw new ConfigError(`${why()}.`);
+}
+
+/**
+ * Builds the settings: defaults, overridden by environment variables, overridden by the given values (flags from
+ * the command line, as text, or typed values from code and tests). Every value is checked against its range, and
+ * the rules between settings are checked at the end; the first problem is thrown as a ConfigError naming the
+ * setting as it was given and the value. An empty environment variable is a value like any other: accepted only
+ * by the settings where empty means "none" (their default is empty), refused by the others.
+ */
+export function loadSettings(given: SettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Settings {
+  const settings: Partial<Settings> = {};
+  const origins = new Map<keyof Settings, Origin>();
+  for (const definition of definitions) {
+    switch (definition.kind) {
+      case 'integer': {
+        const { input, origin } = sourceOf(definition, given[definition.key], env);
+        settings[definition.key] = readInteger(definition, input, origin);
+        origins.set(definition.key, origin);
+        break;
+      }
+      case 'duration': {
+        const { input, origin } = sourceOf(definition, given[definition.key], env);
+        settings[definition.key] = readDuration(definition, input, origin);
+        origins.set(definition.key, origin);
+        break;
+      }
+      case 'durationRange': {
+        const { input, origin } = sourceOf(definition, given[definition.key], env);
+        settings[definition.key] = readDurationRange(definition, input, origin);
+        origins.set(definition.key, origin);
+        break;
+      }
+      case 'boolean': {
+        const { input, origin } = sourceOf(definition, given[definition.key], env);
+        settings[definition.key] = readBoolean(definition, input, origin);
+        origins.set(definition.key, origin);
+        break;
+      }
+      case 'string': {
+        const { input, origin } = sourceOf(definition, given[definition.key], env);
+        settings[definition.key] = readString(definition, input, origin);
+        origins.set(definition.key, origin);
+        break;
+      }
     }
   }
-  return settings as unknown as Settings;
+  if (!isComplete(settings)) throw new Error('a setting has no definition');
+  crossCheck(settings, (key) => {
+    const origin = origins.get(key);
+    if (!origin) return key;
+    return `${origin.name} '${origin.shown}'${origin.isDefault ? ' (the default)' : ''}`;
+  });
+  return settings;
+}
+
+/** Whether every setting has its value (true after the loop over the definitions: each key has one, see above). */
+function isComplete(settings: Partial<Settings>): settings is Settings {
+  return definitions.every((definition) => settings[definition.key] !== undefined);
 }
 
 /** Whether the process runs under CI (the CI variable set), for stricter test preconditions. */

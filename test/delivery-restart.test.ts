@@ -27,7 +27,12 @@ function serve(databaseUrl: string, dataDir: string): Promise<{ child: ChildProc
       'serve',
       ...['--db', databaseUrl, '--data-dir', dataDir, '--port', '0', '--admin-token', adminToken, '--allow-private-targets'],
       ...[
+        // The lease outlasts one delivery (connect + socket timeout), as settings require.
         '--lease',
+        '3s',
+        '--connect-timeout',
+        '1s',
+        '--socket-timeout',
         '1s',
         '--poll-interval',
         '100ms',

@@ -1,6 +1,6 @@
 // Turns the settings table into command-line options of a command, and parsed options back into settings.
 import type { Command } from 'commander';
-import { type CommandName, loadSettings, type Settings, settingDefinitions } from '../config.ts';
+import { type CommandName, loadSettings, type Settings, type SettingsInput, settingDefinitions } from '../config.ts';
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -19,11 +19,12 @@ export function addSettingOptions(command: Command, name: CommandName): Command 
 
 /** Settings from parsed options (flags win over environment variables, which win over defaults). */
 export function settingsFromOptions(options: Record<string, unknown>, overrides: Partial<Settings> = {}): Settings {
-  const given: Partial<Record<keyof Settings, unknown>> = {};
+  const given: SettingsInput = {};
   for (const definition of settingDefinitions) {
     const value = options[camel(definition.flag)];
-    if (value === undefined) continue;
-    given[definition.key] = value === true ? 'true' : value;
+    // Commander gives text, or true for a boolean flag without a value.
+    if (typeof value === 'string') given[definition.key] = value;
+    else if (value === true) given[definition.key] = 'true';
   }
   return loadSettings({ ...given, ...overrides });
 }
