@@ -1,6 +1,7 @@
 // Batches: the next chosen events after the cursor, up to the batch size; unchosen events only move the cursor.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { planBatch, planBatches } from './plan-batch.ts';
 
 const events = (...seqs: number[]) => seqs.map((seq) => ({ seq }));
@@ -44,4 +45,39 @@ test('planning in a row stops at the batch and event limits, and passes over a t
     plans: [{ seqs: [2, 3], firstSeq: 1, lastSeq: 3 }],
     to: 20,
   });
+});
+
+test('a batch size below one is refused: planning never moves past events it did not put in a batch', () => {
+  // Before: 0 planned an empty "full" batch covering up to the head (every event skipped, nothing counted lost), and
+  // -1 dropped the last event of each read.
+  assert.throws(() => planBatch(0, 10, events(1, 2, 3), 0), RangeError);
+  assert.throws(() => planBatch(0, 10, events(1, 2, 3), -1), RangeError);
+  assert.throws(() => planBatch(0, 10, events(1, 2, 3), 1.5), RangeError);
+  assert.throws(() => planBatches(0, 10, events(1, 2, 3), 0, { batches: 10, events: 100 }), RangeError);
+});
+
+test('whatever the batch size and the events, a planned range never covers a chosen event that is not in its batch', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 50 }),
+      fc.integer({ min: 0, max: 60 }),
+      fc.uniqueArray(fc.integer({ min: 1, max: 120 })),
+      fc.integer({ min: -3, max: 12 }),
+      (cursor, extra, seqs, batchMax) => {
+        const head = cursor + extra;
+        const chosen = events(...[...seqs].sort((a, b) => a - b));
+        let plan: ReturnType<typeof planBatch>;
+        try {
+          plan = planBatch(cursor, head, chosen, batchMax);
+        } catch (error) {
+          assert.ok(error instanceof RangeError && batchMax < 1);
+          return;
+        }
+        if (!plan) return;
+        const covered = chosen.filter(({ seq }) => seq >= plan.firstSeq && seq <= plan.lastSeq).map(({ seq }) => seq);
+        assert.deepEqual(covered, plan.seqs);
+        assert.ok(plan.seqs.length <= batchMax);
+      },
+    ),
+  );
 });

@@ -14,11 +14,15 @@ export interface BatchPlan {
  * so events that were not chosen are passed over without a request.
  */
 export function planBatch(cursor: number, head: number, chosen: readonly { seq: number }[], batchMax: number): BatchPlan | null {
+  // A size below one would make an empty batch "full" and move the cursor over events never sent.
+  if (!Number.isInteger(batchMax) || batchMax < 1) throw new RangeError(`a batch holds at least one event (batchMax ${batchMax})`);
   if (head <= cursor) return null;
   const seqs = chosen.map((event) => event.seq).filter((seq) => seq > cursor && seq <= head);
   const full = seqs.length >= batchMax;
   const taken = full ? seqs.slice(0, batchMax) : seqs;
-  return { seqs: taken, firstSeq: cursor + 1, lastSeq: full ? (taken[taken.length - 1] ?? head) : head };
+  const last = taken[taken.length - 1];
+  // A full batch ends at its last event, so the next chosen event (not taken) stays after it.
+  return { seqs: taken, firstSeq: cursor + 1, lastSeq: full && last !== undefined ? last : head };
 }
 
 /**
