@@ -31,23 +31,7 @@ export class AttemptLog {
       if (this.#rows.length === 0) return;
       const rows = this.#rows;
       this.#rows = [];
-      const existing = new Set(
-        (
-          await this.context.database.db
-            .selectFrom('webhooks')
-            .select('id')
-            .where('id', 'in', [...new Set(rows.map((row) => row.webhook_id))])
-            .execute()
-        ).map((row) => row.id),
-      );
-      // A webhook deleted meanwhile takes its log with it.
-      const kept = rows.filter((row) => existing.has(row.webhook_id));
-      for (let start = 0; start < kept.length; start += 200) {
-        await this.context.database.db
-          .insertInto('delivery_attempts')
-          .values(kept.slice(start, start + 200))
-          .execute();
-      }
+      for (let start = 0; start < rows.length; start += 200) await this.#insert(rows.slice(start, start + 200));
     });
     // A failed write loses those log lines only; the next flushes must still run.
     this.#flushing = this.#flushing.catch((error: unknown) =>
@@ -55,4 +39,33 @@ export class AttemptLog {
     );
     return this.#flushing;
   }
+
+  /**
+   * Inserts the rows whose webhook still exists (a webhook deleted meanwhile takes its log with it). A webhook deleted
+   * between the check and the insert fails the foreign key for the whole statement, so the check is made again and
+   * the insert retried without it: only that webhook's rows are dropped.
+   */
+  async #insert(rows: readonly AttemptRow[]): Promise<void> {
+    const { db } = this.context.database;
+    let pending = rows;
+    for (let tries = 1; ; tries++) {
+      const ids = [...new Set(pending.map((row) => row.webhook_id))];
+      const existing = new Set((await db.selectFrom('webhooks').select('id').where('id', 'in', ids).execute()).map((row) => row.id));
+      pending = pending.filter((row) => existing.has(row.webhook_id));
+      if (pending.length === 0) return;
+      try {
+        await db.insertInto('delivery_attempts').values(pending).execute();
+        return;
+      } catch (error) {
+        // Each retry follows a deletion that happened since the last check; a few are plenty.
+        if (!isForeignKeyViolation(error) || tries >= 5) throw error;
+      }
+    }
+  }
+}
+
+/** Whether an insert failed because a referenced row is gone (PostgreSQL 23503, SQLite's foreign key constraint). */
+function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
