@@ -47,7 +47,8 @@ export class Dispatcher {
   readonly #deps: DeliveryDeps;
   readonly #running = new Map<string, Promise<void>>();
   #stopping = false;
-  #scanning = false;
+  /** The scan in progress, if any: stop() waits for it, so no delivery starts after stop() returns. */
+  #scanning: Promise<void> | null = null;
   #scanAgain = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #wake = () => this.#scan();
@@ -79,6 +80,7 @@ export class Dispatcher {
     this.context.signals.off('events-appended', this.#wake);
     this.context.signals.off('webhook-changed', this.#wake);
     clearTimeout(this.#timer);
+    await this.#scanning;
     await Promise.allSettled(this.#running.values());
     await this.#deps.sender.close();
   }
@@ -89,13 +91,12 @@ export class Dispatcher {
       this.#scanAgain = true;
       return;
     }
-    this.#scanning = true;
-    this.#scanOnce()
+    this.#scanning = this.#scanOnce()
       .catch((error: unknown) =>
         this.context.logger.error({ err: error }, 'the dispatcher could not look for due webhooks; it tries again at the next poll'),
       )
       .finally(() => {
-        this.#scanning = false;
+        this.#scanning = null;
         this.context.signals.emit('dispatcher-scanned');
         if (this.#scanAgain) {
           this.#scanAgain = false;
@@ -112,7 +113,10 @@ export class Dispatcher {
       const due = await findDueWebhooks(this.context, now, free, new Set(this.#running.keys()));
       for (const webhookId of due.slice(0, free)) {
         if (this.#stopping) break;
-        if (await this.#claim(webhookId, now)) this.#runWebhook(webhookId);
+        if (!(await this.#claim(webhookId, now))) continue;
+        // Stopped while claiming: give the webhook back rather than start a delivery stop() does not wait for.
+        if (this.#stopping) await this.#release(webhookId);
+        else this.#runWebhook(webhookId);
       }
     }
     const retryAt = await nextRetryAt(this.context, now);
@@ -131,6 +135,18 @@ export class Dispatcher {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** Gives up this process's lease of a webhook, so another process may deliver to it at once. */
+  async #release(webhookId: string): Promise<void> {
+    await this.context.database.db
+      .updateTable('webhooks')
+      .set({ lease_owner: null, lease_until: null })
+      .where('id', '=', webhookId)
+      .where('lease_owner', '=', this.#deps.owner)
+      .execute()
+      // Not given back (the database is unreachable): the lease expires by itself.
+      .catch(() => {});
+  }
+
   #runWebhook(webhookId: string): void {
     const run = (async () => {
       try {
@@ -142,13 +158,7 @@ export class Dispatcher {
           `delivery to webhook ${webhookId} stopped on an error; it is retried at the next poll`,
         );
       } finally {
-        await this.context.database.db
-          .updateTable('webhooks')
-          .set({ lease_owner: null, lease_until: null })
-          .where('id', '=', webhookId)
-          .where('lease_owner', '=', this.#deps.owner)
-          .execute()
-          .catch(() => {});
+        await this.#release(webhookId);
         this.#running.delete(webhookId);
         this.context.signals.emit('webhook-released', webhookId);
         this.#scan();

@@ -1,5 +1,6 @@
 // Housekeeping beside the dispatcher: the retention purge (recording what lagging webhooks lose) and reminder/disable e-mails.
 import type { ProducerContext } from '../context.ts';
+import { type Repeating, runEvery } from '../run-every.ts';
 import { noBatchInFlight } from '../webhooks/webhooks.ts';
 import { decideFailureAction } from './failure-policy.ts';
 import { disabledMail, failingMail, type Notifier } from './notifier.ts';
@@ -132,26 +133,14 @@ export async function remindOrDisableFailing(context: ProducerContext, notifier:
   }
 }
 
-/** Runs both chores every poll interval, one pass at a time. */
-export function startHousekeeping(context: ProducerContext, notifier: Notifier): { stop(): Promise<void> } {
-  let stopped = false;
-  let pass: Promise<void> = Promise.resolve();
-  const run = async () => {
+/** Runs both chores every poll interval, one pass at a time (a slow pass delays the next one, never queues them). */
+export function startHousekeeping(context: ProducerContext, notifier: Notifier): Repeating {
+  return runEvery(context.settings.pollIntervalMs, async () => {
     try {
       await purgeExpiredEvents(context);
       await remindOrDisableFailing(context, notifier);
     } catch (error) {
       context.logger.error({ err: error }, 'housekeeping (retention purge, reminders) failed; it runs again at the next interval');
     }
-  };
-  const timer = setInterval(() => {
-    if (!stopped) pass = pass.then(run);
-  }, context.settings.pollIntervalMs);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await pass;
-    },
-  };
+  });
 }

@@ -1,5 +1,6 @@
 // The background service that appends held-back events (LEARNER_PROGRESS) to their account's log once they are due.
 import type { ProducerContext } from '../context.ts';
+import { runEvery } from '../run-every.ts';
 import type { RunningService } from '../server.ts';
 import { appendEvents } from './event-log.ts';
 
@@ -55,20 +56,14 @@ export async function releaseScheduledEvents(context: ProducerContext): Promise<
   return released;
 }
 
-/** Runs the release every poll interval (at most a second apart, so short progress delays stay short). */
+/** Runs the release every poll interval (at most a second apart, so short progress delays stay short), one pass at a time. */
 export function scheduledEventRelease(context: ProducerContext): RunningService {
-  const interval = Math.min(context.settings.pollIntervalMs, 1000);
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running
-      .then(() => releaseScheduledEvents(context))
-      .catch((error: unknown) => context.logger.error({ err: error }, 'releasing scheduled progress events failed; will retry'));
-  }, interval);
-  return {
-    name: 'scheduled-event-release',
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  const repeating = runEvery(Math.min(context.settings.pollIntervalMs, 1000), async () => {
+    try {
+      await releaseScheduledEvents(context);
+    } catch (error) {
+      context.logger.error({ err: error }, 'releasing scheduled progress events failed; will retry');
+    }
+  });
+  return { name: 'scheduled-event-release', stop: repeating.stop };
 }
