@@ -8,6 +8,7 @@ import { deliveryMetrics } from './delivery-metrics.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliverySender } from './send-delivery.ts';
+import { claimWebhook, releaseWebhook } from './webhook-lease.ts';
 
 /** Webhooks that have work now and no live lease: a batch in flight, a replay, or events after the cursor. */
 async function findDueWebhooks(context: ProducerContext, now: number, limit: number, skip: ReadonlySet<string>): Promise<string[]> {
@@ -113,9 +114,9 @@ export class Dispatcher {
       const due = await findDueWebhooks(this.context, now, free, new Set(this.#running.keys()));
       for (const webhookId of due.slice(0, free)) {
         if (this.#stopping) break;
-        if (!(await this.#claim(webhookId, now))) continue;
+        if (!(await claimWebhook(this.context, this.#deps.owner, webhookId, now))) continue;
         // Stopped while claiming: give the webhook back rather than start a delivery stop() does not wait for.
-        if (this.#stopping) await this.#release(webhookId);
+        if (this.#stopping) await releaseWebhook(this.context, this.#deps.owner, webhookId);
         else this.#runWebhook(webhookId);
       }
     }
@@ -123,28 +124,6 @@ export class Dispatcher {
     const wait = Math.max(1, Math.min(settings.pollIntervalMs, retryAt === undefined ? Number.POSITIVE_INFINITY : retryAt - now));
     clearTimeout(this.#timer);
     if (!this.#stopping) this.#timer = setTimeout(this.#wake, wait);
-  }
-
-  async #claim(webhookId: string, now: number): Promise<boolean> {
-    const result = await this.context.database.db
-      .updateTable('webhooks')
-      .set({ lease_owner: this.#deps.owner, lease_until: now + this.context.settings.leaseMs })
-      .where('id', '=', webhookId)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
-  }
-
-  /** Gives up this process's lease of a webhook, so another process may deliver to it at once. */
-  async #release(webhookId: string): Promise<void> {
-    await this.context.database.db
-      .updateTable('webhooks')
-      .set({ lease_owner: null, lease_until: null })
-      .where('id', '=', webhookId)
-      .where('lease_owner', '=', this.#deps.owner)
-      .execute()
-      // Not given back (the database is unreachable): the lease expires by itself.
-      .catch(() => {});
   }
 
   #runWebhook(webhookId: string): void {
@@ -158,7 +137,7 @@ export class Dispatcher {
           `delivery to webhook ${webhookId} stopped on an error; it is retried at the next poll`,
         );
       } finally {
-        await this.#release(webhookId);
+        await releaseWebhook(this.context, this.#deps.owner, webhookId);
         this.#running.delete(webhookId);
         this.context.signals.emit('webhook-released', webhookId);
         this.#scan();

@@ -1,0 +1,66 @@
+// Reads a leased webhook's chosen events from the account's log: ahead of its cursor for planning, and a planned batch's events for sending.
+import type { CatalogEvent } from '../catalog/index.ts';
+import type { ProducerContext } from '../context.ts';
+import { type LogEvent, readEvents, toLogEvent } from '../platform/event-log.ts';
+import type { LeasedWebhook } from './webhook-lease.ts';
+
+/**
+ * Chosen events read ahead of the cursor, so a stream of small batches does not pay one query per batch. It holds
+ * every chosen event in (`after`, `coveredTo`] and is dropped whenever the row is read again (filter, replay or
+ * retention may have changed), so it is never older than the loop's reload interval.
+ */
+export interface ReadAhead {
+  after: number;
+  coveredTo: number;
+  events: LogEvent[];
+}
+
+/** How many chosen events one read fetches: about ten batches, within [100, 1000] and never less than one batch. */
+function readAheadLimit(batchMax: number): number {
+  return Math.max(batchMax, Math.min(1000, Math.max(100, batchMax * 10)));
+}
+
+/**
+ * The chosen events after `from` that batches ending at most at `until` can take, and how far they are complete:
+ * from the read-ahead when it covers them (a full batch, or everything up to `until`), else read again. Events up to
+ * the account head seen before a read are all committed (the head moves in their transaction), so a short read
+ * covers up to `until`.
+ */
+export async function chosenAfter(
+  context: ProducerContext,
+  row: LeasedWebhook,
+  from: number,
+  until: number,
+  ahead: { current: ReadAhead | null },
+): Promise<{ events: LogEvent[]; coveredTo: number }> {
+  const { batchMax } = context.settings;
+  const held = ahead.current;
+  if (held && held.after <= from && from <= held.coveredTo) {
+    const events = held.events.filter((event) => event.seq > from);
+    if (events.length >= batchMax || until <= held.coveredTo) return { events, coveredTo: Math.min(until, held.coveredTo) };
+  }
+  const limit = readAheadLimit(batchMax);
+  const events = await readEvents(context.database.db, row.account_id, {
+    afterSeq: from,
+    limit,
+    eventNames: JSON.parse(row.events) as string[],
+  });
+  const last = events[events.length - 1];
+  const coveredTo = events.length === limit && last ? last.seq : until;
+  // Events appended after the head was seen may be missing between the ones returned: only keep the complete range.
+  ahead.current = { after: from, coveredTo, events: events.filter((event) => event.seq <= coveredTo) };
+  return { events: ahead.current.events, coveredTo: Math.min(until, coveredTo) };
+}
+
+/** The events of a batch read back from the database (planned before a restart), in order. */
+export async function readBatchEvents(context: ProducerContext, accountId: number, seqs: readonly number[]): Promise<CatalogEvent[]> {
+  if (seqs.length === 0) return [];
+  const rows = await context.database.db
+    .selectFrom('events')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('seq', 'in', [...seqs])
+    .orderBy('seq')
+    .execute();
+  return rows.map(toLogEvent);
+}
