@@ -32,6 +32,7 @@ export interface Settings {
   progressSeed: number;
   // Delivery capacity and housekeeping.
   batchMax: number;
+  batchMaxBytes: number;
   concurrency: number;
   maxWebhooksPerAccount: number;
   secretOverlapMs: number;
@@ -371,6 +372,17 @@ const definitions = [
     doc: 'Most events in one delivery request.',
     min: 1,
     max: 10_000,
+    commands: producer,
+  },
+  {
+    key: 'batchMaxBytes',
+    flag: 'batch-max-bytes',
+    env: 'LEARNHOOK_BATCH_MAX_BYTES',
+    kind: 'integer',
+    defaultValue: '262144',
+    doc: 'Largest body of one delivery request in bytes; an event larger than this goes alone. A batch a receiver refuses with 413 is split.',
+    min: 1024,
+    max: 67_108_864,
     commands: producer,
   },
   {

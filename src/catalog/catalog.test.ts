@@ -90,4 +90,28 @@ describe('event catalog', () => {
     const schema = JSON.parse(fs.readFileSync(path.join(folder, 'events', 'CI_STATS.schema.json'), 'utf8'));
     assert.deepEqual(schema.required, ['eventId', 'eventName', 'timestamp', 'eventInfo', 'data']);
   });
+
+  test('ids and strings have maximum lengths, so one event is bounded (ids 128 characters, eventInfo 512)', () => {
+    const sample = sampleEvent('COURSE_ENROLLMENT');
+    const data = sample.data as Record<string, unknown>;
+    const withData = (changes: Record<string, unknown>) => ({ ...sample, data: { ...data, ...changes } });
+    const digits = (count: number) => '1'.repeat(count);
+    // At the limit: accepted.
+    assert.deepEqual(validateEvent({ ...sample, eventId: 'e'.repeat(128), eventInfo: 'i'.repeat(512) }), []);
+    assert.deepEqual(validateEvent(withData({ loId: `course:${digits(121)}`, loInstanceId: `course:${digits(119)}_1` })), []);
+    // One over: refused, each naming the field.
+    const refused = (event: unknown, field: string) => {
+      const problems = validateEvent(event);
+      assert.ok(
+        problems.some((problem) => problem.includes(field)),
+        `${field}: ${problems.join('; ')}`,
+      );
+    };
+    refused({ ...sample, eventId: 'e'.repeat(129) }, 'eventId');
+    refused({ ...sample, eventInfo: 'i'.repeat(513) }, 'eventInfo');
+    refused(withData({ loId: `course:${digits(122)}` }), 'loId');
+    refused(withData({ loInstanceId: `course:${digits(120)}_1` }), 'loInstanceId');
+    refused(withData({ enrollmentSource: 'S'.repeat(65) }), 'enrollmentSource');
+    refused({ ...sample, timestamp: `2026-01-31T09:15:02.${digits(30)}Z` }, 'timestamp');
+  });
 });

@@ -5,13 +5,19 @@ import { type EventFamily, eventDefinition, eventDefinitions, type LoType, loTyp
 
 const loTypePattern = loTypes.join('|');
 
+/** The longest id, string or trace the catalog accepts: real ones are far shorter, and one event stays bounded. */
+export const maxIdLength = 128;
+export const maxEventInfoLength = 512;
+
 export const LoId = Type.String({
   pattern: `^(${loTypePattern}):\\d+$`,
+  maxLength: maxIdLength,
   description: 'Learning object id, `<loType>:<number>`.',
   examples: ['course:12345678'],
 });
 export const LoInstanceId = Type.String({
   pattern: `^(${loTypePattern}):\\d+_\\d+$`,
+  maxLength: maxIdLength,
   description: 'Instance id, `<loId>_<number>`.',
   examples: ['course:12345678_14448475'],
 });
@@ -43,12 +49,14 @@ export function isRealUtcTime(text: string): boolean {
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isRealUtcTime);
 
 export const IsoTime = Type.String({
+  maxLength: 32,
   pattern: isoTimeShape.source,
   format: 'date-time',
   description: 'ISO-8601 time in UTC, of a day that exists.',
 });
 export const EnrollmentSource = Type.String({
   pattern: '^[A-Z_]+$',
+  maxLength: 64,
   description: 'How the enrollment came about: SELF_ENROLL, ADMIN_ENROLL, MANAGER_ENROLL, AUTO_ENROLL.',
 });
 
@@ -108,10 +116,14 @@ function dataSchema(family: EventFamily, loType: LoType | undefined): TSchema {
 function eventSchema(name: string, data: TSchema): TSchema {
   return Type.Object(
     {
-      eventId: Type.String({ minLength: 1, maxLength: 200, description: 'Unique id of the event (a UUID when the platform makes it).' }),
+      eventId: Type.String({
+        minLength: 1,
+        maxLength: maxIdLength,
+        description: 'Unique id of the event (a UUID when the platform makes it).',
+      }),
       eventName: Type.Literal(name),
       timestamp: IsoTime,
-      eventInfo: Type.String({ maxLength: 500, description: 'Opaque trace string of the producer; never interpret it.' }),
+      eventInfo: Type.String({ maxLength: maxEventInfoLength, description: 'Opaque trace string of the producer; never interpret it.' }),
       data,
     },
     { ...strict, $id: name, title: name },
@@ -129,10 +141,10 @@ export const eventSchemas: Readonly<Record<string, TSchema>> = Object.fromEntrie
 /** Any catalog event; `eventName` tells which. */
 export const CatalogEvent = Type.Object(
   {
-    eventId: Type.String({ minLength: 1, maxLength: 200 }),
+    eventId: Type.String({ minLength: 1, maxLength: maxIdLength }),
     eventName: Type.Union(eventDefinitions.map((definition) => Type.Literal(definition.name))),
     timestamp: IsoTime,
-    eventInfo: Type.String({ maxLength: 500 }),
+    eventInfo: Type.String({ maxLength: maxEventInfoLength }),
     data: Type.Record(Type.String(), Type.Unknown()),
   },
   { $id: 'CatalogEvent' },

@@ -53,13 +53,35 @@ function subscriptionValue(eventsJson: string): string {
   return value;
 }
 
+/** Each event as the body carries it, serialized once: planning measures it, the request body joins it. */
+const serialized = new WeakMap<CatalogEvent, { json: string; bytes: number }>();
+
+function serializedEvent(event: CatalogEvent): { json: string; bytes: number } {
+  let known = serialized.get(event);
+  if (!known) {
+    // Exactly the envelope's fields: the log's `seq` stays inside learnhook.
+    const { eventId, eventName, timestamp, eventInfo, data } = event;
+    const json = JSON.stringify({ eventId, eventName, timestamp, eventInfo, data });
+    known = { json, bytes: Buffer.byteLength(json) };
+    serialized.set(event, known);
+  }
+  return known;
+}
+
+/** The bytes an event takes in a delivery body (without the comma between events). */
+export function eventBytes(event: CatalogEvent): number {
+  return serializedEvent(event).bytes;
+}
+
+/** The bytes of an account's envelope around its events. */
+export function envelopeBytes(accountId: number): number {
+  return Buffer.byteLength(`{"accountId":${JSON.stringify(accountId)},"events":[]}`);
+}
+
 /** The request for a batch; the webhook's sealed password or secrets are opened with `box` just for it. */
 export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: number, box: SecretBox): DeliveryRequest {
-  // The body is exactly the envelope: the log's `seq` stays inside learnhook.
-  const body = JSON.stringify({
-    accountId: webhook.account_id,
-    events: batch.events.map(({ eventId, eventName, timestamp, eventInfo, data }) => ({ eventId, eventName, timestamp, eventInfo, data })),
-  });
+  // The body is exactly the envelope, as JSON.stringify would write it, built from the events serialized once.
+  const body = `{"accountId":${JSON.stringify(webhook.account_id)},"events":[${batch.events.map((event) => serializedEvent(event).json).join(',')}]}`;
   const timestamp = Math.floor(now / 1000);
   const headers: Record<string, string> = { [webhookIdHeader]: batch.batchId, [webhookTimestampHeader]: String(timestamp) };
   if (webhook.auth_type === 'signature')

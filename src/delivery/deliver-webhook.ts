@@ -123,6 +123,16 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         stream.acknowledge();
         continue;
       }
+      if (result.statusCode === 413 && batch.seqs.length > 1) {
+        // Too large for the receiver: its events go again at once, as two smaller batches (a single event refused
+        // as too large follows the retry policy like any failure).
+        stream.splitInFlight(events);
+        context.logger.info(
+          { webhookId: row.id, batchId: batch.id, events: events.length },
+          `the target of webhook ${row.id} refused a batch of ${events.length} events as too large (413); it is sent again split in two`,
+        );
+        continue;
+      }
       await deps.attempts.flush();
       // Everything acknowledged before is recorded first, so the failed batch is the one in flight in the row; the
       // batches planned after it are given back, so a filter changed while it fails applies to them.

@@ -81,3 +81,46 @@ test('whatever the batch size and the events, a planned range never covers a cho
     ),
   );
 });
+
+/** Events of the given sizes in bytes, at seqs 1, 2, 3… */
+const sized = (...bytes: number[]) => bytes.map((size, index) => ({ seq: index + 1, bytes: size }));
+
+test('a batch stops before the event that would take its body past the byte cap, and ends at its last event', () => {
+  // Envelope 30 bytes, events of 100 bytes and a comma between them: 30 + 100 + 1 + 100 = 231 ≤ 250, a third is 332.
+  assert.deepEqual(planBatch(0, 10, sized(100, 100, 100), { events: 100, bytes: 250, envelopeBytes: 30 }), {
+    seqs: [1, 2],
+    firstSeq: 1,
+    lastSeq: 2,
+  });
+});
+
+test('an event larger than the byte cap goes alone', () => {
+  const size = { events: 100, bytes: 250, envelopeBytes: 30 };
+  assert.deepEqual(planBatch(0, 10, sized(900, 100), size), { seqs: [1], firstSeq: 1, lastSeq: 1 });
+  assert.deepEqual(planBatch(0, 10, sized(100, 900), size), { seqs: [1], firstSeq: 1, lastSeq: 1 });
+  assert.deepEqual(planBatch(1, 10, sized(100, 900), size), { seqs: [2], firstSeq: 2, lastSeq: 10 });
+});
+
+test("whatever the sizes, a planned batch's body stays within the byte cap unless it holds one event", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 40 }),
+      fc.integer({ min: 1, max: 10 }),
+      fc.integer({ min: 50, max: 1000 }),
+      (bytes, events, cap) => {
+        const chosen = sized(...bytes);
+        const size = { events, bytes: cap, envelopeBytes: 20 };
+        const { plans } = planBatches(0, chosen.length + 5, chosen, size, { batches: 100, events: 1000 });
+        assert.deepEqual(
+          plans.flatMap((plan) => plan.seqs),
+          chosen.map((event) => event.seq),
+        );
+        for (const plan of plans) {
+          const body = 20 + plan.seqs.reduce((sum, seq) => sum + (bytes[seq - 1] ?? 0), 0) + plan.seqs.length - 1;
+          assert.ok(plan.seqs.length === 1 || body <= cap, `${plan.seqs.length} events in ${body} bytes`);
+          assert.ok(plan.seqs.length <= events);
+        }
+      },
+    ),
+  );
+});

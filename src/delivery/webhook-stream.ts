@@ -1,14 +1,17 @@
 // One webhook's stream of batches while its delivery loop runs: the acknowledged position, the planned batches, and the writes that persist both.
 import type { Updateable } from 'kysely';
+import type { CatalogEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import type { WebhooksTable } from '../store/schema.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
 import { batchId } from './batch-id.ts';
 import { type QueuedBatch, queueColumns, queueOf } from './batch-queue.ts';
+import { envelopeBytes, eventBytes } from './build-delivery.ts';
 import type { GroupCommit } from './group-commit.ts';
 import { planBatches } from './plan-batch.ts';
 import { chosenAfter, type ReadAhead } from './read-ahead.ts';
 import { planAheadLimit, shouldRecord } from './run-ahead.ts';
+import { splitBatch } from './split-batch.ts';
 import { type LeasedWebhook, updateLeasedWebhook } from './webhook-lease.ts';
 
 export interface StreamDeps {
@@ -78,6 +81,25 @@ export class WebhookStream {
     // Acknowledgements ride along with the writes that extend the plan; alone, they wait until half the run-ahead
     // is used (or the stream catches up), so a fast stream costs a write every few batches, not one per batch.
     if (this.queue.length === 0 || shouldRecord(this.unrecorded)) this.write();
+  }
+
+  /**
+   * Replaces the batch in flight, which the receiver refused as too large, by its two halves: new batches with their
+   * own ids that together keep its ranges, sent next (once written, like any batch).
+   */
+  splitInFlight(events: readonly CatalogEvent[]): void {
+    const [inFlight, ...rest] = this.queue;
+    if (!inFlight) return;
+    const halves = splitBatch(this.webhookId, inFlight.batch, events);
+    let taken = 0;
+    const queued = halves.map((batch) => {
+      const part = events.slice(taken, taken + batch.seqs.length);
+      taken += batch.seqs.length;
+      // Not droppable: they stand for a batch already sent, whose range must stay delivered in order.
+      return { batch, events: part, durable: false, droppable: false };
+    });
+    this.queue = [...queued, ...rest];
+    this.write();
   }
 
   /** Forgets the batches planned here and never sent, giving their delivery numbers back. */
@@ -165,7 +187,9 @@ export class WebhookStream {
     const chosen = await chosenAfter(this.deps.context, row, from, until, ahead);
     // The row never holds more than twice the plan-ahead limit of batches (the caller plans only below it).
     const batches = Math.min(planAheadLimit.batches, 2 * planAheadLimit.batches - this.queue.length);
-    const { plans, to } = planBatches(from, chosen.coveredTo, chosen.events, settings.batchMax, { ...planAheadLimit, batches });
+    const sized = chosen.events.map((event) => ({ seq: event.seq, bytes: eventBytes(event) }));
+    const size = { events: settings.batchMax, bytes: settings.batchMaxBytes, envelopeBytes: envelopeBytes(row.account_id) };
+    const { plans, to } = planBatches(from, chosen.coveredTo, sized, size, { ...planAheadLimit, batches });
     if (plans.length === 0) {
       // Nothing chosen up to `to`: the position just moves, once nothing is queued before it.
       if (this.queue.length > 0 || to <= from) return false;
