@@ -66,7 +66,16 @@ describe('webhooks retry', { skip: sqlite[0]?.skip }, () => {
     const receiver = await startReceiver(() => ({ status: failing ? 500 : 202 }));
     const db = await sqlite[0]!.freshUrl();
     const settings = loadSettings(
-      { db, port: 0, adminToken: 'cli-admin', allowPrivateTargets: true, logLevel: 'silent', pollIntervalMs: 100, retryInitialMs: 600_000 },
+      {
+        db,
+        port: 0,
+        adminToken: 'cli-admin',
+        allowPrivateTargets: true,
+        logLevel: 'silent',
+        pollIntervalMs: 100,
+        retryInitialMs: 600_000,
+        retryMaxMs: 600_000,
+      },
       {},
     );
     const producer = await startProducer(settings, { dispatch: true });
