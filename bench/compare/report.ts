@@ -1,0 +1,175 @@
+// Turns the JSON lines of a comparison into its markdown summary: medians per contender, ratios to the best peer
+// taken within each run, and each goal of issue 7 with where learnhook stands.
+import { median } from '../bench-kit.ts';
+import type { Services } from './services.ts';
+import type { Workload } from './workload.ts';
+
+export type RunLine = Record<string, unknown> & { scenario: string; contender: string; label: string; run: number };
+
+interface ReportInput {
+  when: string;
+  nproc: number;
+  cpuModel?: string;
+  memoryGiB: number;
+  node: string;
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  services: Pick<Services, 'notes' | 'versions'>;
+  workload: Workload;
+  lines: RunLine[];
+}
+
+const peers = ['bullmq', 'pgboss'];
+const number = (value: unknown) => (typeof value === 'number' ? value : Number.NaN);
+const format = (value: number, digits = 0) =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–';
+
+function byContender(lines: RunLine[], scenario: string): Map<string, RunLine[]> {
+  const groups = new Map<string, RunLine[]>();
+  for (const line of lines.filter((candidate) => candidate.scenario === scenario)) {
+    const group = groups.get(line.contender) ?? [];
+    group.push(line);
+    groups.set(line.contender, group);
+  }
+  return groups;
+}
+
+const medianOrNaN = (values: number[]) => (values.length > 0 ? median(values) : Number.NaN);
+const sum = (group: RunLine[], key: string) => group.reduce((total, line) => total + number(line[key]), 0);
+const medianOf = (group: RunLine[], key: string) => medianOrNaN(group.map((line) => number(line[key])));
+
+/** Per run: the contender's events/s over the best peer's of the same run; the median of those ratios. */
+export function ratioToBestPeer(lines: RunLine[], contender: string, scenario = 'throughput'): number {
+  const ratios: number[] = [];
+  const mine = lines.filter((line) => line.scenario === scenario && line.contender === contender);
+  for (const line of mine) {
+    const best = Math.max(
+      ...lines
+        .filter((other) => other.scenario === scenario && other.run === line.run && peers.includes(other.contender))
+        .map((other) => number(other.eventsPerSecond)),
+    );
+    if (best > 0) ratios.push(number(line.eventsPerSecond) / best);
+  }
+  return ratios.length ? median(ratios) : Number.NaN;
+}
+
+function goal(label: string, value: number, target: number, unit: string, higherIsBetter = true): string {
+  if (!Number.isFinite(value)) return `| ${label} | ${higherIsBetter ? '≥' : '<'} ${format(target, 2)}${unit} | not measured | – |`;
+  const met = higherIsBetter ? value >= target : value < target;
+  const gap = higherIsBetter ? `${format((value / target) * 100)} % of the goal` : `${format(value / target, 2)}× the limit`;
+  return `| ${label} | ${higherIsBetter ? '≥' : '<'} ${format(target, 2)}${unit} | ${format(value, 2)}${unit} | ${met ? 'met' : `missed (${gap})`} |`;
+}
+
+export function renderReport(input: ReportInput): string {
+  const { lines } = input;
+  const out: string[] = [];
+  out.push(`## Results of ${input.when}`, '');
+  out.push(
+    `Machine: ${input.nproc} cores (${input.cpuModel ?? 'unknown CPU'}), ${input.memoryGiB} GiB, Node ${input.node}, ` +
+      `PostgreSQL ${input.services.versions.postgres}, Redis ${input.services.versions.redis}. ` +
+      `Load average (1/5/15 min) ${input.loadAtStart.join(' / ')} at the start, ${input.loadAtEnd.join(' / ')} at the end.`,
+    '',
+  );
+  for (const note of input.services.notes) out.push(`- ${note}`);
+  out.push('');
+
+  const throughput = byContender(lines, 'throughput');
+  if (throughput.size > 0) {
+    out.push(
+      `### Throughput: ${input.workload.accounts} accounts × ${input.workload.eventsPerAccount} events, bursts of ${input.workload.burst}`,
+      '',
+      '| contender | events/s end to end (median) | runs | × best peer (same run) | p50 / p99 ms | order violations | duplicates | lost |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const [contender, group] of throughput) {
+      const ratio = peers.includes(contender) ? Number.NaN : ratioToBestPeer(lines, contender);
+      out.push(
+        `| ${group[0]?.label} | ${format(medianOf(group, 'eventsPerSecond'))} | ${group.map((line) => format(number(line.eventsPerSecond))).join(', ')} | ${format(ratio, 2)} | ${format(medianOf(group, 'p50Ms'))} / ${format(medianOf(group, 'p99Ms'))} | ${format(sum(group, 'orderViolations'))} | ${format(sum(group, 'duplicates'))} | ${format(sum(group, 'lost'))} |`,
+      );
+    }
+    out.push('');
+  }
+
+  const paced = byContender(lines, 'paced');
+  if (paced.size > 0) {
+    const first = [...paced.values()][0]?.[0];
+    out.push(
+      `### Paced at ${first?.rate} events/s for ${first?.pacedSeconds} s (latency publish → receipt)`,
+      '',
+      '| contender | p50 ms (median) | p99 ms (median) | p99 per run | order violations | lost |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const [, group] of paced) {
+      out.push(
+        `| ${group[0]?.label} | ${format(medianOf(group, 'p50Ms'), 1)} | ${format(medianOf(group, 'p99Ms'), 1)} | ${group.map((line) => format(number(line.p99Ms), 1)).join(', ')} | ${format(sum(group, 'orderViolations'))} | ${format(sum(group, 'lost'))} |`,
+      );
+    }
+    out.push('');
+  }
+
+  const dead = byContender(lines, 'dead');
+  if (dead.size > 0) {
+    out.push(
+      '### One dead endpoint (accepts, never answers) beside 99 healthy ones',
+      '',
+      '| contender | healthy events/s | all-healthy events/s (median, same invocation) | cost to the healthy | order violations | lost (healthy) |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const [contender, group] of dead) {
+      const healthy = medianOf(group, 'eventsPerSecond');
+      const all = medianOrNaN((throughput.get(contender) ?? []).map((line) => number(line.eventsPerSecond)));
+      out.push(
+        `| ${group[0]?.label} | ${format(healthy)} | ${format(all)} | ${format((1 - healthy / all) * 100, 1)} % | ${format(sum(group, 'orderViolations'))} | ${format(sum(group, 'lost'))} |`,
+      );
+    }
+    out.push('');
+  }
+
+  const backlog = byContender(lines, 'backlog');
+  if (backlog.size > 0) {
+    out.push(
+      '### Backlog drained (published with delivery off, then one `serve` drains it)',
+      '',
+      '| contender | backlog | drain events/s | drain s | RSS peak MiB | RSS median MiB | order violations | duplicates | lost |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const [, group] of backlog) {
+      const line = group[0] as RunLine;
+      out.push(
+        `| ${line.label} | ${format(number(line.backlog))} | ${format(number(line.eventsPerSecond))} | ${format(number(line.drainSeconds), 1)} | ${format(number(line.rssPeakMiB))} | ${format(number(line.rssMedianMiB))} | ${format(number(line.orderViolations))} | ${format(number(line.duplicates))} | ${format(number(line.lost))} |`,
+      );
+    }
+    out.push('');
+  }
+
+  out.push('### Goals of issue 7 measured here', '', '| goal | target | measured | status |', '|---|---:|---:|---|');
+  out.push(goal('SQLite, batch 100: × best peer', ratioToBestPeer(lines, 'learnhook-sqlite-batch100'), 5, '×'));
+  out.push(goal('PostgreSQL, batch 100: × best peer', ratioToBestPeer(lines, 'learnhook-postgres-batch100'), 3, '×'));
+  out.push(goal('SQLite, batch 1: × best peer', ratioToBestPeer(lines, 'learnhook-sqlite-batch1'), 2, '×'));
+  out.push(goal('PostgreSQL, batch 1: × best peer', ratioToBestPeer(lines, 'learnhook-postgres-batch1'), 1, '×'));
+  const learnhookLines = lines.filter((line) => line.contender.startsWith('learnhook'));
+  const violations = sum(learnhookLines, 'orderViolations');
+  // The dead scenario's ledger expects the healthy accounts only: its losses are healthy events too.
+  const lost = sum(learnhookLines, 'lost');
+  out.push(`| learnhook: order violations, every run | 0 | ${format(violations)} | ${violations === 0 ? 'met' : 'missed'} |`);
+  out.push(`| learnhook: lost events, every run | 0 | ${format(lost)} | ${lost === 0 ? 'met' : 'missed'} |`);
+  const pacedP99 = (name: string) => medianOrNaN((paced.get(name) ?? []).map((line) => number(line.p99Ms)));
+  out.push(goal('Paced: SQLite p99 ÷ BullMQ p99', pacedP99('learnhook-sqlite-batch100') / pacedP99('bullmq'), 1, '×', false));
+  out.push(goal('Paced: PostgreSQL p99', pacedP99('learnhook-postgres-batch100'), 30, ' ms', false));
+  for (const store of ['sqlite', 'postgres']) {
+    const name = `learnhook-${store}-batch100`;
+    const deadLine = dead.get(name);
+    if (deadLine) {
+      const cost =
+        1 - medianOf(deadLine, 'eventsPerSecond') / medianOrNaN((throughput.get(name) ?? []).map((line) => number(line.eventsPerSecond)));
+      out.push(goal(`Dead endpoint's cost to the healthy (${store})`, cost * 100, 5, ' %', false));
+    }
+    const backlogLine = backlog.get(name)?.[0];
+    if (backlogLine)
+      out.push(
+        goal(`Backlog of ${format(number(backlogLine.backlog))}: RSS peak (${store})`, number(backlogLine.rssPeakMiB), 300, ' MiB', false),
+      );
+  }
+  out.push('');
+  return out.join('\n');
+}
