@@ -87,9 +87,7 @@ try {
       for (const phase of ['publish', 'deliver'] as const) {
         const profileDir = path.join(outDir, `${store}-${phase}`);
         const straceFile = path.join(outDir, `${store}-${phase}.strace`);
-        const wrapper = hasStrace
-          ? ['strace', '-f', '--seccomp-bpf', '-c', '-e', 'trace=fsync,fdatasync,pwrite64,write,sendto,recvfrom', '-o', straceFile]
-          : [];
+        const wrapper = hasStrace ? ['strace', '-f', '--seccomp-bpf', '-c', '-e', 'trace=fsync,fdatasync', '-o', straceFile] : [];
         if (phase === 'deliver')
           await receiver.expect(Object.fromEntries(Array.from({ length: accounts }, (_, account) => [account, perAccount])));
         const server = await startLearnhookProcess(

@@ -1,10 +1,10 @@
 // Draws a comparison's results as an SVG (no dependencies): median events/s end to end per contender, and the paced
-// run's p99 latency. `node --import tsx bench/compare/chart.ts RESULTS.jsonl OUT.svg`
+// run's p99 latency. `node --import tsx bench/compare/chart.ts RESULTS.jsonl… OUT.svg`
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../bench-kit.ts';
-import type { RunLine } from './report.ts';
+import { type RunLine, readResults } from './report.ts';
 
 interface Bar {
   label: string;
@@ -88,14 +88,9 @@ export function chart(lines: readonly RunLine[], subtitle: string): string {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [input, output] = process.argv.slice(2);
-  if (!input || !output) throw new Error('usage: chart.ts RESULTS.jsonl OUT.svg');
-  const lines = fs
-    .readFileSync(input, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as RunLine);
-  const machine = lines.find((line) => line.scenario === 'machine') as Record<string, unknown> | undefined;
+  const output = process.argv.at(-1);
+  if (process.argv.length < 4 || !output?.endsWith('.svg')) throw new Error('usage: chart.ts RESULTS.jsonl… OUT.svg');
+  const { machine, lines } = readResults(process.argv.slice(2, -1));
   const subtitle = machine
     ? `npm run bench:compare, ${String(machine.when).slice(0, 16)} UTC, ${machine.nproc} shared cores, load ${(machine.loadAtStart as number[])?.[0]} at start: noisy`
     : 'npm run bench:compare';

@@ -17,6 +17,8 @@ interface CpuProfile {
   endTime: number;
 }
 
+const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
 export interface ProfileSummary {
   files: number;
   /** Wall time covered by the profiles, in seconds. */
@@ -33,9 +35,8 @@ export function moduleOf(url: string, functionName: string): string {
   const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (packageMatch) return `npm:${packageMatch[1]}`;
   if (url.startsWith('node:')) return url.replace(/^node:internal\/.*/, 'node:internal');
-  const source = /\/(src|bench|bin)\/(.+)$/.exec(url);
-  if (source) return `${source[1]}/${source[2]}`;
-  return url;
+  const file = url.replace(/^file:\/\//, '');
+  return file.startsWith(`${repository}/`) ? file.slice(repository.length + 1) : url;
 }
 
 function frameName(node: ProfileNode): string {

@@ -1,5 +1,8 @@
 // Turns the JSON lines of a comparison into its markdown summary: medians per contender, ratios to the best peer
 // taken within each run, and each goal of issue 7 with where learnhook stands.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { median } from '../bench-kit.ts';
 import type { Services } from './services.ts';
 import type { Workload } from './workload.ts';
@@ -67,7 +70,7 @@ export function renderReport(input: ReportInput): string {
   out.push(
     `Machine: ${input.nproc} cores (${input.cpuModel ?? 'unknown CPU'}), ${input.memoryGiB} GiB, Node ${input.node}, ` +
       `PostgreSQL ${input.services.versions.postgres}, Redis ${input.services.versions.redis}. ` +
-      `Load average (1/5/15 min) ${input.loadAtStart.join(' / ')} at the start, ${input.loadAtEnd.join(' / ')} at the end.`,
+      `Load average ${input.loadAtStart.join(' / ')} (1/5/15 min) at the start, ${input.loadAtEnd.join(' / ')} at the end.`,
     '',
   );
   for (const note of input.services.notes) out.push(`- ${note}`);
@@ -112,7 +115,7 @@ export function renderReport(input: ReportInput): string {
     out.push(
       '### One dead endpoint (accepts, never answers) beside 99 healthy ones',
       '',
-      '| contender | healthy events/s | all-healthy events/s (median, same invocation) | cost to the healthy | order violations | lost (healthy) |',
+      '| contender | healthy events/s | all-healthy events/s (median of the throughput runs) | cost to the healthy | order violations | lost (healthy) |',
       '|---|---:|---:|---:|---:|---:|',
     );
     for (const [contender, group] of dead) {
@@ -172,4 +175,37 @@ export function renderReport(input: ReportInput): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+/** Reads the JSON lines of one or more comparison runs (the first file's machine line describes the machine). */
+export function readResults(files: readonly string[]): { machine: Record<string, unknown> | undefined; lines: RunLine[] } {
+  const all = files.flatMap((file) =>
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim().length > 0)
+      .map((line) => JSON.parse(line) as RunLine),
+  );
+  return { machine: all.find((line) => line.scenario === 'machine'), lines: all.filter((line) => line.scenario !== 'machine') };
+}
+
+// `node --import tsx bench/compare/report.ts RESULTS.jsonl…` renders the summary again, e.g. of runs made in parts.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { machine, lines } = readResults(process.argv.slice(2));
+  if (!machine) throw new Error('no machine line in the given results');
+  const loads = lines.map((line) => Number(line.load1)).filter(Number.isFinite);
+  process.stdout.write(
+    renderReport({
+      when: String(machine.when),
+      nproc: Number(machine.nproc),
+      cpuModel: String(machine.cpuModel),
+      memoryGiB: Number(machine.memoryGiB),
+      node: String(machine.node),
+      loadAtStart: machine.loadAtStart as number[],
+      loadAtEnd: [loads.at(-1) ?? Number.NaN],
+      services: { notes: machine.services as string[], versions: { redis: String(machine.redis), postgres: String(machine.postgres) } },
+      workload: machine.workload as Workload,
+      lines,
+    }),
+  );
 }
