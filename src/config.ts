@@ -54,6 +54,11 @@ export interface Settings {
   enrichRateLimit: number;
   enrichRateWindowMs: number;
   projectionAttempts: number;
+  /**
+   * Not a flag: origins (scheme://ip:port) exempt from the SSRF guard, set by `learnhook demo` for its own loopback
+   * mirror only, so the guard stays on for every webhook a user registers.
+   */
+  trustedTargets?: readonly string[];
 }
 
 /** The keys of the settings whose value is exactly of type `T`. */
@@ -593,7 +598,8 @@ const definitions = [
 ] as const satisfies readonly SettingDefinition[];
 
 /** Every key of Settings has a definition: a key without one is a compile error naming it. */
-type UndefinedSetting = Exclude<keyof Settings, (typeof definitions)[number]['key']>;
+// `trustedTargets` is wiring set by `learnhook demo`, not a setting a user gives.
+type UndefinedSetting = Exclude<keyof Settings, (typeof definitions)[number]['key'] | 'trustedTargets'>;
 const everySettingDefined: [UndefinedSetting] extends [never] ? true : UndefinedSetting = true;
 void everySettingDefined;
 

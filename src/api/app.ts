@@ -11,16 +11,20 @@ import Fastify, {
   type RouteOptions,
 } from 'fastify';
 import type { ProducerContext } from '../context.ts';
+import { servePage } from '../web/static-files.ts';
 import { accountRoutes } from './accounts.ts';
 import { describeResponses, docsPage, wantsPage } from './api-docs.ts';
 import { Authenticator } from './auth.ts';
+import { catalogRoutes } from './catalog.ts';
 import { enrollmentRoutes } from './enrollments.ts';
 import { frameworkErrors, installErrorHandler } from './errors.ts';
 import { eventRoutes } from './events.ts';
 import { learningObjectRoutes } from './learning-objects.ts';
+import { liveRoutes } from './live.ts';
 import { metricsRoutes } from './metrics.ts';
 import { publicApiRoutes } from './public-api.ts';
 import { installRequestGuard } from './request-guard.ts';
+import { sessionRoutes } from './session.ts';
 import { userRoutes } from './users.ts';
 import { webhookRoutes } from './webhooks.ts';
 
@@ -58,6 +62,9 @@ const routeAreas: RouteArea[] = [
   publicApiRoutes,
   webhookRoutes,
   metricsRoutes,
+  sessionRoutes,
+  catalogRoutes,
+  liveRoutes,
 ];
 
 export interface BuildOptions {
@@ -96,6 +103,8 @@ export async function buildApp(context: ProducerContext, options: BuildOptions =
     wantsPage(request.headers.accept) ? reply.type('text/html; charset=utf-8').send(docsPage) : describeResponses(app.swagger()),
   );
   app.get('/docs/json', { schema: { hide: true } }, async () => describeResponses(app.swagger()));
+  // The dashboard: static pages that use only this API.
+  servePage(app as unknown as FastifyInstance, 'index.html');
   for (const area of routeAreas) {
     await app.register(async (scope) => area(scope as LearnhookApp, deps));
   }

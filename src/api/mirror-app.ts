@@ -10,6 +10,7 @@ import { InboxWriter } from '../mirror/store-batch.ts';
 import { verify } from '../mirror/verify.ts';
 import { subscriptionWatch } from '../mirror/watch-subscriptions.ts';
 import { ApiError, frameworkErrors, installErrorHandler } from './errors.ts';
+import { registerMirrorViews } from './mirror-views.ts';
 
 /** Per-request log lines would drown everything at delivery rates; failures are still logged by the error handler. */
 class QuietRequests extends LogController {
@@ -94,6 +95,7 @@ export function buildMirrorApp(
   });
 
   app.get('/status', async () => readStatus(context));
+  registerMirrorViews(app, context);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/healthz', async () => {
     await context.database.db.selectFrom('mirror_state').select('key').limit(1).execute();

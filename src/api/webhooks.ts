@@ -186,7 +186,8 @@ export async function webhookRoutes(app: LearnhookApp, { context, auth }: ApiDep
     {
       schema: {
         tags,
-        summary: 'The attempts log, newest first; pass `before` = the `next` of a page for the following one.',
+        summary:
+          'The attempts log, newest first, each with the request sent (headers, body) and the answer (status, first 4 KiB of its body); pass `before` = the `next` of a page for the following one.',
         params: WebhookParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: '1 to 500, default 50' })),

@@ -2,6 +2,7 @@
 // imported when it runs, so `learnhook --help` answers at once.
 import { Command, CommanderError } from 'commander';
 import { addCatalogCommands } from './catalog.ts';
+import { addDemoCommand } from './demo.ts';
 import { withExamples } from './help.ts';
 import { addListenCommand } from './listen.ts';
 import { addMirrorCommand } from './mirror.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   );
 
   addProducerCommands(program);
+  addDemoCommand(program);
   addMirrorCommand(program);
   addListenCommand(program);
   addWebhookCommands(program);

@@ -2,8 +2,28 @@
 import type { Insertable } from 'kysely';
 import type { ProducerContext } from '../context.ts';
 import type { DeliveryAttemptsTable } from '../store/schema.ts';
+import { type DeliveryRequest, type DeliveryResult, sentHeaders } from './send-delivery.ts';
 
 export type AttemptRow = Insertable<DeliveryAttemptsTable>;
+
+/** The request bodies the attempts log keeps whole; a larger one is cut here (`request_bytes` keeps its size). */
+export const requestBodyLimit = 64 * 1024;
+
+/**
+ * The exchange of an attempt as the log keeps it: the headers sent (basic-auth credentials masked: the log is
+ * readable by anyone who may read the webhook, and its password is never shown back), the body, the answer's head.
+ */
+export function exchangeColumns(request: DeliveryRequest, result: Pick<DeliveryResult, 'responseBody'>) {
+  const headers = sentHeaders(request);
+  if (headers.authorization) headers.authorization = 'Basic ••••••';
+  const bytes = Buffer.byteLength(request.body);
+  return {
+    request_headers: JSON.stringify(headers),
+    request_body: bytes > requestBodyLimit ? Buffer.from(request.body).subarray(0, requestBodyLimit).toString('utf8') : request.body,
+    request_bytes: bytes,
+    response_body: result.responseBody,
+  };
+}
 
 /** Buffers attempt rows so a fast webhook does not pay one insert per batch; a crash loses at most the buffered log lines. */
 export class AttemptLog {

@@ -1,6 +1,6 @@
 // Delivers one leased webhook batch after batch while it has due work: plan and persist batches ahead, send them one at a time, record the answers.
 import type { ProducerContext } from '../context.ts';
-import type { AttemptLog } from './attempt-log.ts';
+import { type AttemptLog, exchangeColumns } from './attempt-log.ts';
 import { buildDelivery } from './build-delivery.ts';
 import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
 import type { GroupCommit } from './group-commit.ts';
@@ -95,7 +95,8 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         deliveryRange: { first: batch.deliveryFirst, last: batch.deliveryLast },
         replay: batch.replay,
       };
-      const result = await deps.sender.send(buildDelivery(row, delivery, startedAt, context.secrets));
+      const request = buildDelivery(row, delivery, startedAt, context.secrets);
+      const result = await deps.sender.send(request);
       recordAttempt(deps.metrics, result, events.length);
       const now = context.now();
       const attempt = batch.attempts + 1;
@@ -115,7 +116,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         outcome: result.acknowledged ? 'acknowledged' : 'failed',
         cause: result.cause,
         error: result.error,
-        response_body: result.responseBody,
+        ...exchangeColumns(request, result),
       });
       if (result.acknowledged) {
         // A stream that has caught up logs its attempts before its cursor shows them delivered.

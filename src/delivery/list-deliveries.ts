@@ -21,6 +21,10 @@ export interface DeliveryAttempt {
   error: string | null;
   /** The start of the receiver's answer (at most 4 KiB), e.g. why it refused; null when it was empty. */
   responseBody: string | null;
+  /** What was sent: headers (basic-auth credentials masked) and body (cut at 64 KiB: `truncated`). Null in older rows. */
+  request: { headers: Record<string, string>; body: string; bytes: number; truncated: boolean } | null;
+  /** The answer: its status and the first 4 KiB of its body; null when none came (refused, timed out…). */
+  response: { status: number; body: string } | null;
 }
 
 export async function listDeliveries(
@@ -57,6 +61,16 @@ export async function listDeliveries(
       cause: row.cause,
       error: row.error,
       responseBody: row.response_body,
+      request:
+        row.request_headers && row.request_body !== null && row.request_body !== undefined
+          ? {
+              headers: JSON.parse(row.request_headers) as Record<string, string>,
+              body: row.request_body,
+              bytes: row.request_bytes ?? row.request_body.length,
+              truncated: (row.request_bytes ?? 0) > Buffer.byteLength(row.request_body),
+            }
+          : null,
+      response: row.status_code !== null ? { status: row.status_code, body: row.response_body ?? '' } : null,
     })),
     next: rows.length > page.limit ? (shown[shown.length - 1]?.id ?? null) : null,
   };

@@ -1,6 +1,6 @@
 // Sends one delivery request with undici: separate connect and socket timeouts, no redirects, the SSRF guard on the connection.
 import { Agent, request } from 'undici';
-import { checkLiteralHost, guardedLookup, parseTargetUrl, TargetRefusedError } from './target-guard.ts';
+import { allowPrivateFor, checkLiteralHost, guardedLookup, parseTargetUrl, TargetRefusedError } from './target-guard.ts';
 
 /** Why an attempt failed, as the failure metrics count it. */
 export type FailureCause = 'timeout' | 'refused' | 'reset' | 'status' | 'ssrf' | 'network';
@@ -29,6 +29,8 @@ export interface SenderSettings {
   socketTimeoutMs: number;
   allowPrivateTargets: boolean;
   concurrency: number;
+  /** Origins exempt from the guard (the demo's own mirror); given by IP address, so no lookup is involved. */
+  trustedTargets?: readonly string[] | undefined;
 }
 
 function describeFailure(error: unknown, settings: SenderSettings): { cause: FailureCause; error: string } {
@@ -76,6 +78,11 @@ async function readStart(body: AsyncIterable<Buffer> & { destroy(): unknown }): 
   return text === '' ? null : text;
 }
 
+/** The headers a delivery is sent with, as the attempts log shows them. */
+export function sentHeaders(delivery: DeliveryRequest): Record<string, string> {
+  return { 'content-type': 'application/json', 'user-agent': 'learnhook', ...delivery.headers };
+}
+
 /** One undici agent for all deliveries of a process: keep-alive connections per target, the guard on every connect. */
 export class DeliverySender {
   readonly #agent: Agent;
@@ -95,11 +102,11 @@ export class DeliverySender {
     const elapsed = () => Math.round(performance.now() - started);
     try {
       const url = parseTargetUrl(delivery.url);
-      checkLiteralHost(url, this.settings.allowPrivateTargets);
+      checkLiteralHost(url, allowPrivateFor(url, this.settings.allowPrivateTargets, this.settings.trustedTargets));
       const response = await request(url, {
         method: 'POST',
         body: delivery.body,
-        headers: { 'content-type': 'application/json', 'user-agent': 'learnhook', ...delivery.headers },
+        headers: sentHeaders(delivery),
         dispatcher: this.#agent,
       });
       // The start of the answer is kept for the attempts log (it says why a receiver refused); the rest is read and

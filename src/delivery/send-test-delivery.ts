@@ -2,6 +2,7 @@
 import { sampleEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import { getWebhookRow } from '../webhooks/webhooks.ts';
+import { exchangeColumns } from './attempt-log.ts';
 import { newBatchId } from './batch-id.ts';
 import { buildDelivery } from './build-delivery.ts';
 import { DeliverySender } from './send-delivery.ts';
@@ -24,9 +25,8 @@ export async function sendTestDelivery(context: ProducerContext, accountId: numb
   const startedAt = context.now();
   const sender = new DeliverySender({ ...context.settings, concurrency: 1 });
   try {
-    const result = await sender.send(
-      buildDelivery(webhook, { batchId, events: [sampleEvent(eventName)], test: true }, startedAt, context.secrets),
-    );
+    const request = buildDelivery(webhook, { batchId, events: [sampleEvent(eventName)], test: true }, startedAt, context.secrets);
+    const result = await sender.send(request);
     await context.database.db
       .insertInto('delivery_attempts')
       .values({
@@ -45,7 +45,7 @@ export async function sendTestDelivery(context: ProducerContext, accountId: numb
         outcome: result.acknowledged ? 'acknowledged' : 'failed',
         cause: result.cause,
         error: result.error,
-        response_body: result.responseBody,
+        ...exchangeColumns(request, result),
       })
       .execute();
     return {

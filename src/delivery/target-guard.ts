@@ -3,6 +3,11 @@
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import net from 'node:net';
 
+/** Whether private targets are allowed for this URL: everywhere (`--allow-private-targets`) or for a trusted origin. */
+export function allowPrivateFor(url: URL, allowPrivate: boolean, trustedOrigins: readonly string[] = []): boolean {
+  return allowPrivate || trustedOrigins.includes(url.origin);
+}
+
 /** Refused target; `cause` is 'ssrf' in the failure metrics. */
 export class TargetRefusedError extends Error {
   override name = 'TargetRefusedError';
@@ -121,9 +126,9 @@ function refuse(host: string): TargetRefusedError {
 }
 
 /** Checks a target at registration: resolves its host and refuses it when any address is private. */
-export async function checkTarget(text: string, allowPrivate: boolean): Promise<URL> {
+export async function checkTarget(text: string, allowPrivate: boolean, trustedOrigins: readonly string[] = []): Promise<URL> {
   const url = parseTargetUrl(text);
-  if (allowPrivate) return url;
+  if (allowPrivateFor(url, allowPrivate, trustedOrigins)) return url;
   const host = hostOf(url);
   let addresses: LookupAddress[];
   try {

@@ -20,6 +20,12 @@ export interface WorkloadOptions {
   onAccountReady?: (accountId: number, token: string | undefined) => Promise<void>;
   /** Called after each setup step and each action (the CLI draws its progress bar from it). */
   onProgress?: (snapshot: WorkloadProgress) => void;
+  /** Accounts already set up by an earlier run (from `onWorldsChanged`): continued without creating anything again. */
+  worlds?: SavedWorld[];
+  /** Called after set-up and then now and then with what the workload knows, so a later run can continue it. */
+  onWorldsChanged?: (worlds: SavedWorld[]) => void;
+  /** Stops the workload early. */
+  signal?: AbortSignal;
 }
 
 export interface WorkloadProgress {
@@ -72,6 +78,15 @@ interface AccountWorld {
   enrollments: Map<string, EnrollmentModel>;
   retiredCourses: number;
 }
+
+/** An account's world as JSON: what a later run needs to continue it. */
+export type SavedWorld = Omit<AccountWorld, 'enrollments'> & { enrollments: EnrollmentModel[] };
+
+const saveWorld = (world: AccountWorld): SavedWorld => ({ ...world, enrollments: [...world.enrollments.values()] });
+const loadWorld = (saved: SavedWorld): AccountWorld => ({
+  ...saved,
+  enrollments: new Map(saved.enrollments.map((enrollment) => [key(enrollment.userId, enrollment.loInstanceId), enrollment])),
+});
 
 const key = (userId: number, instanceId: string) => `${userId}|${instanceId}`;
 
@@ -321,15 +336,19 @@ async function createAccounts(client: PlatformClient, count: number): Promise<{ 
 /** Runs the workload to the end of its duration (or action budget) and reports what it did. */
 export async function runWorkload(client: PlatformClient, options: WorkloadOptions): Promise<WorkloadReport> {
   const workload = new Workload(client, options);
-  const accounts = options.accountIds
-    ? options.accountIds.map((id) => ({ id, token: undefined }))
-    : await createAccounts(client, options.accounts);
-  workload.report.accountIds = accounts.map((account) => account.id);
-  const worlds: AccountWorld[] = [];
-  for (const account of accounts) {
-    await options.onAccountReady?.(account.id, account.token);
-    worlds.push(await workload.setUpAccount(account.id, account.token));
+  const worlds: AccountWorld[] = (options.worlds ?? []).map(loadWorld);
+  if (worlds.length === 0) {
+    const accounts = options.accountIds
+      ? options.accountIds.map((id) => ({ id, token: undefined }))
+      : await createAccounts(client, options.accounts);
+    for (const account of accounts) {
+      await options.onAccountReady?.(account.id, account.token);
+      worlds.push(await workload.setUpAccount(account.id, account.token));
+    }
   }
+  workload.report.accountIds = worlds.map((world) => world.accountId);
+  const saveEvery = 20;
+  options.onWorldsChanged?.(worlds.map(saveWorld));
   const started = Date.now();
   workload.started = started;
   const deadline = started + options.durationMs;
@@ -338,15 +357,17 @@ export async function runWorkload(client: PlatformClient, options: WorkloadOptio
   await Promise.all(
     worlds.map(async (world, index) => {
       let next = started + (interval * index) / worlds.length;
-      while (Date.now() < deadline && workload.report.actions < budget) {
+      while (Date.now() < deadline && workload.report.actions < budget && !options.signal?.aborted) {
         const wait = next - Date.now();
-        if (wait > 0) await sleep(wait);
-        if (Date.now() >= deadline) break;
+        if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+        if (Date.now() >= deadline || options.signal?.aborted) break;
         await workload.step(world);
         next += interval;
+        if (workload.report.actions % saveEvery === 0) options.onWorldsChanged?.(worlds.map(saveWorld));
       }
     }),
   );
+  options.onWorldsChanged?.(worlds.map(saveWorld));
   workload.report.elapsedMs = Date.now() - started;
   workload.report.actionsPerSecond = Math.round((workload.report.actions / Math.max(1, workload.report.elapsedMs)) * 1000 * 10) / 10;
   return workload.report;

@@ -176,6 +176,11 @@ export interface DeliveryAttemptsTable {
   error: string | null;
   /** The start of the answer's body (at most 4 KiB); null when it was empty or there was no answer. */
   response_body: string | null;
+  /** JSON object of the headers sent (basic auth credentials masked); null in rows older than migration 0005. */
+  request_headers?: string | null;
+  /** The body sent, cut at 64 KiB; `request_bytes` is its full size. */
+  request_body?: string | null;
+  request_bytes?: number | null;
 }
 
 /** One row: the fingerprint of the key webhook secrets are sealed with. */

@@ -85,7 +85,7 @@ function checkEvents(events: readonly string[]): string[] {
 
 async function checkUrl(context: ProducerContext, url: string): Promise<string> {
   try {
-    return (await checkTarget(url, context.settings.allowPrivateTargets)).toString();
+    return (await checkTarget(url, context.settings.allowPrivateTargets, context.settings.trustedTargets)).toString();
   } catch (error) {
     if (error instanceof TargetRefusedError) throw invalidInput(error.message, undefined, 'target_refused');
     throw error;

@@ -19,7 +19,7 @@ export interface ReceivedDelivery {
 }
 
 /** What to do with a request: answer with a status (after an optional delay), or never answer. */
-export type Answer = { status: number; delayMs?: number; headers?: Record<string, string> } | 'hang';
+export type Answer = { status: number; delayMs?: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 export interface Receiver {
   url: string;
@@ -63,7 +63,7 @@ export async function startReceiver(
         if (response.destroyed) return;
         // Acknowledged only if the answer can still reach the sender.
         delivery.acknowledged = decision.status >= 200 && decision.status < 300 && !request.socket.destroyed;
-        response.writeHead(decision.status, decision.headers ?? {}).end();
+        response.writeHead(decision.status, decision.headers ?? {}).end(decision.body);
         changes.emit('change');
       };
       if (decision.delayMs) setTimeout(reply, decision.delayMs);
