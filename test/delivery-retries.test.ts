@@ -36,7 +36,7 @@ for (const dialect of dialects) {
       }
     }
 
-    test('the gaps between attempts follow 100, 200, 400, 800, 800 ms', async () => {
+    test('the gaps between attempts follow 100, 200, 400, 800, 800 ms, never earlier', async () => {
       const receiver = await startReceiver((_, index) => ({ status: index < 5 ? 500 : 202 }));
       try {
         const accountId = await producer.createAccount('backoff');
@@ -48,10 +48,11 @@ for (const dialect of dialects) {
         assert.equal(gaps.length, expected.length);
         gaps.forEach((gap, index) => {
           const want = expected[index] ?? 0;
-          // Never early; late by at most the time to record a failure and wake up, on a shared machine.
+          // Never early (the guide's schedule is a minimum). How late a retry may come depends on the machine's load,
+          // so it is not asserted here: the schedule's exact values are the retry policy's unit tests (injected now).
           assert.ok(
-            gap >= want - 5 && gap <= want + 150,
-            `gap ${index + 1} was ${Math.round(gap)} ms, expected about ${want} ms (all: ${gaps.map(Math.round).join(', ')})`,
+            gap >= want - 5,
+            `gap ${index + 1} was ${Math.round(gap)} ms, earlier than the ${want} ms the policy allows (all: ${gaps.map(Math.round).join(', ')})`,
           );
         });
         assert.equal(new Set(receiver.deliveries.map((delivery) => delivery.headers['webhook-id'])).size, 1, 'one batch, one webhook-id');
