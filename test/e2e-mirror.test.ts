@@ -139,7 +139,9 @@ for (const dialect of dialects) {
         accountIds,
         learners: 6,
         rate: 30,
-        durationMs: 4000,
+        // The action count bounds the workload (about 5 s at this rate); the long duration only keeps a loaded machine
+        // from cutting it short.
+        durationMs: 60_000,
         maxActions: 150,
         seed: 7,
       });
