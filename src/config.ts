@@ -59,6 +59,15 @@ export interface Settings {
    * mirror only, so the guard stays on for every webhook a user registers.
    */
   trustedTargets?: readonly string[];
+  // Mirror notifications (docs/notifications.md).
+  notifyRetryInitialMs: number;
+  notifyRetryMaxMs: number;
+  notifyGiveUpMs: number;
+  notifyDigestWindowMs: number;
+  notifyLeaseMs: number;
+  notifyPollMs: number;
+  notifyTimeoutMs: number;
+  rulesToken: string;
 }
 
 /** The keys of the settings whose value is exactly of type `T`. */
@@ -451,10 +460,10 @@ const definitions = [
     env: 'LEARNHOOK_SMTP_URL',
     kind: 'string',
     defaultValue: '',
-    doc: 'SMTP server for reminder and disable e-mails (smtp://host:port); .eml files under the data folder when empty.',
+    doc: 'SMTP server for e-mails: reminders, disable notices and mirror notifications (smtp://host:port); .eml files under the data folder when empty.',
     empty: true,
     format: smtpUrl,
-    commands: producer,
+    commands: [...producer, 'mirror'],
   },
   {
     key: 'mailFrom',
@@ -463,7 +472,7 @@ const definitions = [
     kind: 'string',
     defaultValue: 'learnhook <noreply@learnhook.invalid>',
     doc: 'Sender address of e-mails.',
-    commands: producer,
+    commands: [...producer, 'mirror'],
   },
   {
     key: 'apiRateLimit',
@@ -593,6 +602,78 @@ const definitions = [
     doc: 'Failed tries before the mirror sets an inbox row aside (see `learnhook mirror retry-failed`) and applies the rows behind it.',
     min: 1,
     max: 1000,
+    commands: consumer,
+  },
+  {
+    key: 'notifyRetryInitialMs',
+    flag: 'notify-retry-initial',
+    env: 'LEARNHOOK_NOTIFY_RETRY_INITIAL',
+    kind: 'duration',
+    defaultValue: '5s',
+    doc: 'Wait before sending a failed notification again (10ms..1h); doubles on each further failure.',
+    commands: consumer,
+  },
+  {
+    key: 'notifyRetryMaxMs',
+    flag: 'notify-retry-max',
+    env: 'LEARNHOOK_NOTIFY_RETRY_MAX',
+    kind: 'duration',
+    defaultValue: '5m',
+    doc: 'Longest wait between two attempts of a notification (at least --notify-retry-initial, at most 1d).',
+    commands: consumer,
+  },
+  {
+    key: 'notifyGiveUpMs',
+    flag: 'notify-give-up',
+    env: 'LEARNHOOK_NOTIFY_GIVE_UP',
+    kind: 'duration',
+    defaultValue: '7d',
+    doc: 'A notification still failing this long after it was recorded is marked failed and no longer tried (1s..30d).',
+    commands: consumer,
+  },
+  {
+    key: 'notifyDigestWindowMs',
+    flag: 'notify-digest-window',
+    env: 'LEARNHOOK_NOTIFY_DIGEST_WINDOW',
+    kind: 'duration',
+    defaultValue: '5m',
+    doc: 'Window in which a rule groups _BATCH events into one message when it sets no digest of its own (1s..1d).',
+    commands: consumer,
+  },
+  {
+    key: 'notifyLeaseMs',
+    flag: 'notify-lease',
+    env: 'LEARNHOOK_NOTIFY_LEASE',
+    kind: 'duration',
+    defaultValue: '1m',
+    doc: 'How long a mirror process owns a notification it is sending; longer than --notify-timeout (a process killed mid-send is taken over after it).',
+    commands: consumer,
+  },
+  {
+    key: 'notifyPollMs',
+    flag: 'notify-poll',
+    env: 'LEARNHOOK_NOTIFY_POLL',
+    kind: 'duration',
+    defaultValue: '1s',
+    doc: 'How often the notification sender looks for due messages (10ms..1m).',
+    commands: consumer,
+  },
+  {
+    key: 'notifyTimeoutMs',
+    flag: 'notify-timeout',
+    env: 'LEARNHOOK_NOTIFY_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '10s',
+    doc: 'Time allowed for one send (SMTP connection and dialogue, or the chat webhook POST) (100ms..5m).',
+    commands: consumer,
+  },
+  {
+    key: 'rulesToken',
+    flag: 'rules-token',
+    env: 'LEARNHOOK_RULES_TOKEN',
+    kind: 'string',
+    defaultValue: '',
+    doc: "Bearer token the mirror's /rules API requires for changes and test sends; open to anyone who reaches the port when empty.",
     commands: consumer,
   },
 ] as const satisfies readonly SettingDefinition[];

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { apiBase } from './api-connection.ts';
 import { CliError, noteDatabase } from './cli-error.ts';
 import { withExamples } from './help.ts';
+import { addRulesCommands } from './mirror-rules.ts';
 import { addSettingOptions, settingsFromOptions } from './options.ts';
 import { stopOnSignals } from './signals.ts';
 
@@ -20,6 +21,7 @@ async function runMirror(options: Record<string, unknown>): Promise<void> {
     `  webhook   ${running.url}/webhook   (point a webhook here)`,
     `  status    ${running.url}/status`,
     `  metrics   ${running.url}/metrics`,
+    `  rules     ${running.url}/rules`,
     `  enrich    ${settings.api ? `${settings.api}/primeapi/v2` : 'off (give --api and --api-token)'}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -101,7 +103,7 @@ async function runRetryFailed(ids: string[], options: Record<string, unknown>): 
   }
 }
 
-/** Registers `mirror`, `mirror import` and `mirror retry-failed` on the program. */
+/** Registers `mirror`, `mirror import`, `mirror retry-failed` and `mirror rules …` on the program. */
 export function addMirrorCommand(program: Command): void {
   const mirror = withExamples(
     addSettingOptions(
@@ -148,4 +150,6 @@ export function addMirrorCommand(program: Command): void {
   ).action(async (ids: string[], _options: unknown, command: Command) => {
     await runRetryFailed(ids, command.optsWithGlobals());
   });
+
+  addRulesCommands(mirror);
 }

@@ -51,6 +51,33 @@ const definitions: Array<{ name: string; help: string; labelNames?: string[]; se
     help: 'Read-API calls left in the current window.',
     set: (g, s) => g.set(s.enrichment.remaining),
   },
+  {
+    name: 'learnhook_mirror_notifications',
+    help: 'Notification messages by state: pending, retrying (pending after a failed attempt), sent, failed (given up), in_doubt (repeated after a crash mid-send).',
+    labelNames: ['state'],
+    set: (g, s) => {
+      const n = s.notifications;
+      g.set({ state: 'pending' }, n.pending);
+      g.set({ state: 'retrying' }, n.retrying);
+      g.set({ state: 'sent' }, n.sent);
+      g.set({ state: 'failed' }, n.failed);
+      g.set({ state: 'in_doubt' }, n.inDoubt);
+    },
+  },
+  {
+    name: 'learnhook_mirror_notify_channel_failing',
+    help: 'Whether the last attempt through a notification channel failed (1) or succeeded (0).',
+    labelNames: ['channel'],
+    set: (g, s) => {
+      g.reset();
+      for (const channel of s.notifications.channels) g.set({ channel: channel.channel }, channel.state === 'failing' ? 1 : 0);
+    },
+  },
+  {
+    name: 'learnhook_mirror_notify_oldest_due_seconds',
+    help: 'Age of the oldest notification that is due and not sent yet.',
+    set: (g, s) => g.set(s.notifications.oldestDueAgeMs / 1000),
+  },
 ];
 
 export function createMirrorMetrics(context: MirrorContext): Registry {

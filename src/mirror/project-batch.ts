@@ -1,6 +1,7 @@
 // Applies one inbox row to the tables in the caller's transaction: dedupe by eventId, reduce, record anomalies.
 import type { Selectable, Transaction } from 'kysely';
 import { eventDefinition } from '../catalog/index.ts';
+import { notifyOnApply } from './notify/record-notifications.ts';
 import { type MirrorEvent, parseEnvelope } from './parse-envelope.ts';
 import {
   emptyLearningObject,
@@ -35,6 +36,8 @@ export interface ProjectionOptions {
   enrich: boolean;
   /** Keys of rows known to exist (committed earlier; rows are never deleted), so their insert can be skipped. */
   existing?: ReadonlySet<string>;
+  /** --notify-digest-window, for the notification rules the events fire. */
+  digestWindowMs?: number;
 }
 
 async function recordAnomaly(
@@ -296,7 +299,10 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
       });
       continue;
     }
-    const observations = await applyEvent(trx, accountId, event, options, outcome.touched);
+    // Notifications are recorded in this same transaction, from what the mirror decided: exactly once per (rule, event).
+    const observations = await notifyOnApply(trx, accountId, event, options, () =>
+      applyEvent(trx, accountId, event, options, outcome.touched),
+    );
     outcome.applied++;
     for (const observation of observations) {
       if (observation.kind === 'ignored_by_rule') outcome.ignored++;

@@ -48,7 +48,7 @@ export async function projectNext(
       // One account's rows are applied by one process at a time: its records and its sequence marks are read, then written.
       await database.lockName(trx, `learnhook_mirror_account_${row.account_id}`);
       const now = context.now();
-      const outcome = await projectBatch(trx, row, { now, enrich, existing });
+      const outcome = await projectBatch(trx, row, { now, enrich, existing, digestWindowMs: context.settings.notifyDigestWindowMs });
       if (outcome.newestEventAt !== undefined) {
         await trx
           .insertInto('mirror_state')

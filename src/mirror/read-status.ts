@@ -1,6 +1,7 @@
 // What GET /status and /metrics show: inbox backlog and set-aside rows, lag, counts of every anomaly kind, open gaps, enrichment.
 import { sql } from 'kysely';
 import type { MirrorContext } from './mirror-context.ts';
+import { type NotifyStatus, readNotifyStatus } from './notify/read-notify-status.ts';
 import { guardedWindow } from './take-rate-slot.ts';
 import { type IncompleteSubscription, subscriptionWatch } from './watch-subscriptions.ts';
 
@@ -25,6 +26,8 @@ export interface MirrorStatus {
   /** Accounts whose webhook (per its `learnhook-events` header) lacks events the tables depend on; empty when all is well. */
   incompleteSubscriptions: IncompleteSubscription[];
   enrichment: { queued: number; rateLimit: number; windowMs: number; usedInWindow: number; remaining: number; blockedUntil: string | null };
+  /** Notification rules' outbox and channel health (docs/notifications.md). */
+  notifications: NotifyStatus;
 }
 
 export async function readStatus(context: MirrorContext): Promise<MirrorStatus> {
@@ -95,5 +98,6 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       remaining: Math.max(0, settings.enrichRateLimit - Number(used.count)),
       blockedUntil: blockedUntil !== undefined && blockedUntil > now ? new Date(blockedUntil).toISOString() : null,
     },
+    notifications: await readNotifyStatus(context),
   };
 }

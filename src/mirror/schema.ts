@@ -161,6 +161,54 @@ export interface MirrorStateTable {
   value: number;
 }
 
+export interface NotificationRulesTable {
+  id: Generated<number>;
+  name: string;
+  definition: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NotificationItemsTable {
+  id: Generated<number>;
+  rule_id: number;
+  account_id: number;
+  event_id: string;
+  event_name: string;
+  event_at: number;
+  facts: string;
+  message_id: number;
+  recorded_at: number;
+}
+
+export interface NotificationMessagesTable {
+  id: Generated<number>;
+  rule_id: number;
+  digest_key: string | null;
+  sealed_at: number | null;
+  item_count: number;
+  state: 'pending' | 'sent' | 'failed' | 'cancelled';
+  test: Generated<number>;
+  created_at: number;
+  next_attempt_at: number;
+  attempts: Generated<number>;
+  last_attempt_at: number | null;
+  lease_token: string | null;
+  lease_until: number | null;
+  in_doubt: Generated<number>;
+  channel: string;
+  last_error: string | null;
+  sent_at: number | null;
+}
+
+export interface NotificationChannelsTable {
+  channel: string;
+  failing_since: number | null;
+  last_error: string | null;
+  last_failure_at: number | null;
+  last_success_at: number | null;
+}
+
 export interface MirrorSchema {
   inbox: InboxTable;
   processed_events: ProcessedEventsTable;
@@ -175,4 +223,8 @@ export interface MirrorSchema {
   enrichment_queue: EnrichmentQueueTable;
   api_calls: ApiCallsTable;
   mirror_state: MirrorStateTable;
+  notification_rules: NotificationRulesTable;
+  notification_items: NotificationItemsTable;
+  notification_messages: NotificationMessagesTable;
+  notification_channels: NotificationChannelsTable;
 }

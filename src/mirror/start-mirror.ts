@@ -9,6 +9,10 @@ import { migrate } from '../store/migrate.ts';
 import { type RunningEnricher, startEnricher } from './enricher.ts';
 import { createMirrorContext, type MirrorContext } from './mirror-context.ts';
 import { createMirrorMetrics } from './mirror-metrics.ts';
+import { checkNotifySettings } from './notify/check-settings.ts';
+import { checkStoredChannels } from './notify/check-stored-channels.ts';
+import { registerRuleRoutes } from './notify/rules-routes.ts';
+import { type RunningNotifier, startNotifier } from './notify/send-notifications.ts';
 import { type RunningProjector, startProjector } from './projector.ts';
 import type { MirrorSchema } from './schema.ts';
 
@@ -20,6 +24,8 @@ export interface RunningMirror {
   projector: RunningProjector;
   /** Running when a read API is configured (`--api`). */
   enricher?: RunningEnricher;
+  /** Sends the notifications the rules record (docs/notifications.md). */
+  notifier: RunningNotifier;
   stop(): Promise<void>;
 }
 
@@ -29,6 +35,7 @@ export function mirrorDatabaseUrl(settings: Settings): string {
 }
 
 export async function startMirror(settings: Settings, options: { now?: () => number } = {}): Promise<RunningMirror> {
+  checkNotifySettings(settings);
   // Every acknowledgement commits a ~2 KB body: SQLite's default checkpoint (every 1000 WAL pages) would copy and
   // sync the file ten times as often, which was half the cost of a commit in the receiver's profile. The WAL grows
   // to about 40 MB between checkpoints.
@@ -40,17 +47,22 @@ export async function startMirror(settings: Settings, options: { now?: () => num
     context.logger.warn('no --secret and no --basic-auth: the mirror accepts deliveries from anyone');
   }
   const projector = startProjector(context);
-  const services: RunningService[] = [projector];
+  const notifier = startNotifier(context);
+  const services: RunningService[] = [projector, notifier];
   try {
     const enricher = settings.api ? startEnricher(context) : undefined;
     if (enricher) services.push(enricher);
     const app = buildMirrorApp(context, createMirrorMetrics(context));
+    registerRuleRoutes(app, context, notifier.channels);
+    // Not awaited: a slow or dead channel must not delay receiving; it is logged and shown as failing in /status.
+    void checkStoredChannels(context, notifier.channels);
     const address = await app.listen({ port: settings.port, host: settings.host });
     return {
       context,
       app,
       url: address.replace('[::1]', 'localhost'),
       projector,
+      notifier,
       ...(enricher ? { enricher } : {}),
       async stop() {
         await app.close();

@@ -1,0 +1,89 @@
+// "Send test": one message through a rule's channel now, built from the catalog's sample of its first event; recorded for the rules page.
+import { sampleEvent } from '../../catalog/index.ts';
+import type { MirrorContext } from '../mirror-context.ts';
+import { parseTimestamp } from '../parse-envelope.ts';
+import type { Channels } from './channels.ts';
+import { composeMessage, readNames } from './compose-message.ts';
+import { eventFacts } from './facts.ts';
+import { channelKey } from './rules.ts';
+import { getRule } from './rules-store.ts';
+import { messageKey, recordChannelOutcome } from './send-notifications.ts';
+
+export class RuleNotFoundError extends Error {
+  override name = 'RuleNotFoundError';
+}
+
+export interface TestResult {
+  ok: boolean;
+  messageId: number;
+  subject: string;
+  /** Where it went (SMTP server, file or chat host), or the error. */
+  detail: string;
+}
+
+export async function sendTestMessage(context: MirrorContext, channels: Channels, name: string): Promise<TestResult> {
+  const stored = await getRule(context.database.db, name);
+  if (!stored) throw new RuleNotFoundError(`no rule named "${name}"`);
+  const rule = stored.definition;
+  const sample = sampleEvent(rule.events[0] as string);
+  const event = { ...sample, timestamp: parseTimestamp(sample.timestamp) ?? 0, known: true, data: sample.data };
+  const facts = eventFacts(event, null, null);
+  const now = context.now();
+  const channel = channelKey(rule.channel);
+  const row = await context.database.db
+    .insertInto('notification_messages')
+    .values({
+      rule_id: stored.id,
+      digest_key: null,
+      sealed_at: now,
+      item_count: 1,
+      state: 'pending',
+      test: 1,
+      created_at: now,
+      next_attempt_at: now,
+      attempts: 1,
+      last_attempt_at: now,
+      lease_token: null,
+      lease_until: null,
+      channel,
+      last_error: null,
+      sent_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  // A test message is not in the outbox's line: it is marked sent or failed right here, never retried.
+  const finish = (state: 'sent' | 'failed', error: string | null) =>
+    context.database.db
+      .updateTable('notification_messages')
+      .set({ state, last_error: error, sent_at: state === 'sent' ? context.now() : null })
+      .where('id', '=', row.id)
+      .execute();
+  let subject = `[test] ${rule.name}`;
+  try {
+    const items = [{ accountId: 0, facts }];
+    const names = await readNames(context.database.db, items);
+    const test = {
+      ...rule,
+      channel: rule.channel.type === 'email' ? { ...rule.channel, to: rule.channel.to.filter((to) => to !== 'learner') } : rule.channel,
+    };
+    const composed = composeMessage(test, messageKey(row.id), items, names, false);
+    subject = `[test] ${composed.subject}`;
+    const message = {
+      ...composed,
+      subject,
+      text: `This is a test of the rule "${rule.name}", with the catalog's sample ${sample.eventName} event.\n\n${composed.text}`,
+    };
+    if (rule.channel.type === 'email' && message.to.length === 0)
+      throw new Error('the rule sends only to the learner; a test has no learner to send to');
+    const detail =
+      rule.channel.type === 'chat' ? await channels.sendChat(rule.channel.url, message) : await channels.sendEmail(message.to, message);
+    await finish('sent', null);
+    await recordChannelOutcome(context, channel, undefined);
+    return { ok: true, messageId: row.id, subject, detail };
+  } catch (error) {
+    const text = (error as Error).message;
+    await finish('failed', text);
+    await recordChannelOutcome(context, channel, text);
+    return { ok: false, messageId: row.id, subject, detail: text };
+  }
+}
