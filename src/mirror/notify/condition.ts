@@ -25,7 +25,11 @@ function tokenize(text: string): Token[] {
     if (/^\s*$/.test(text.slice(position))) break;
     tokenPattern.lastIndex = position;
     const match = tokenPattern.exec(text);
-    if (!match) throw new ConditionError(`unexpected "${text.slice(position).trim().slice(0, 10)}" at character ${position + 1}`);
+    if (!match) {
+      const rest = text.slice(position);
+      const at = position + rest.length - rest.trimStart().length;
+      throw new ConditionError(`unexpected "${rest.trim().slice(0, 10)}" at character ${at + 1}`);
+    }
     const at = match.index + (match[0].length - match[0].trimStart().length);
     if (match[1] !== undefined) tokens.push({ kind: 'number', text: match[1], at });
     else if (match[2] !== undefined) tokens.push({ kind: 'name', text: match[2], at });
