@@ -93,14 +93,14 @@ export function addRulesCommands(mirror: Command): void {
         const d = rule.definition;
         const channel = d.channel.type === 'email' ? `e-mail to ${d.channel.to.join(', ')}` : `chat ${new URL(d.channel.url).host}`;
         process.stdout.write(
-          [
+          `${[
             `${d.name}${d.enabled === false ? ' (disabled)' : ''}: ${d.events.join(', ')} → ${channel}${d.digest ? `, digest ${d.digest}` : ''}`,
             d.condition ? `  condition  ${d.condition}` : '',
             `  sent ${rule.sent}, pending ${rule.pending}, given up ${rule.failed}${rule.inDoubt ? `, in doubt ${rule.inDoubt}` : ''}; last sent ${when(rule.lastSentAt)}`,
             rule.lastFailure ? `  last failure ${rule.lastFailure.at}: ${rule.lastFailure.error}` : '',
           ]
             .filter(Boolean)
-            .join('\n') + '\n',
+            .join('\n')}\n`,
         );
       }
     });

@@ -33,6 +33,7 @@ for (const dialect of dialects) {
         ...(body === undefined ? {} : { body }),
       });
       const text = await response.text();
+      // biome-ignore lint/suspicious/noExplicitAny: the tests read answers of several shapes
       return { status: response.status, text, json: (text.startsWith('{') ? JSON.parse(text) : undefined) as Record<string, any> };
     };
     const names = async () =>
@@ -151,6 +152,7 @@ for (const dialect of dialects) {
       const delivered = await call('POST', '/webhook', JSON.stringify({ accountId: 3, events }), { 'content-type': 'application/json' });
       assert.equal(delivered.status, 202);
       const mailsBefore = smtp.mails.length;
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the rules file's placeholder, filled as the CLI would
       const checked = await call('POST', '/rules/check?last=2', rulesFile.replaceAll('${TEAM_CHAT_WEBHOOK_URL}', chat.url));
       assert.equal(checked.status, 200, checked.text);
       const report = checked.json as CheckReport;

@@ -86,7 +86,9 @@ describe('rule checks name the rule and the field', () => {
     );
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder's syntax, named in the test's title
   test('environment variables fill ${NAME}; an unset one is named with its rule and field', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a rules file's placeholder, not a template literal
     const chat = { name: 'c', events: ['CI_STATS'], channel: { type: 'chat', url: '${HOOK}' }, template: '{{instance.id}}' };
     assert.equal(checkRules([chat], { HOOK: 'https://chat.example.com/x' })[0]?.channel.type, 'chat');
     assert.match(problems([chat])[0] ?? '', /^rule "c": channel\.url: the environment variable HOOK is not set/);
