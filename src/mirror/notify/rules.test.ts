@@ -1,5 +1,6 @@
 // The pure parts of notifications: the condition language, rule checks that name the rule and the field, and matching with digest windows.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { sampleEvent } from '../../catalog/index.ts';
 import { holds, parseCondition } from './condition.ts';
@@ -139,5 +140,33 @@ describe('matching', () => {
 
   test('templates render the known variables', () => {
     assert.equal(renderTemplate('{{ learner.name }} → {{lo.name}}', { 'learner.name': 'Ada', 'lo.name': 'Safety' }), 'Ada → Safety');
+  });
+});
+
+describe('docs/notifications.md', () => {
+  const docs = fs.readFileSync(new URL('../../../docs/notifications.md', import.meta.url), 'utf8');
+
+  test('shows exactly the example rules file that the end-to-end test loads', () => {
+    const file = fs.readFileSync(new URL('../../../docs/examples/notification-rules.yaml', import.meta.url), 'utf8');
+    const shown = /```yaml\n(rules:\n[\s\S]*?)```/.exec(docs)?.[1];
+    assert.equal(shown, file.slice(file.indexOf('rules:\n')));
+  });
+
+  test('its refused rules example gives the problems it shows', () => {
+    const example = /\$ cat my-rules\.yaml\n([\s\S]*?)\$ npx/.exec(docs)?.[1] ?? '';
+    const shown = /learnhook: my-rules\.yaml: (.*)\n((?: {2}.*\n)+)/.exec(docs);
+    assert.throws(
+      () => parseRulesFile(example, {}),
+      (error: unknown) => {
+        assert.ok(error instanceof RulesError);
+        assert.equal(`${error.problems.length} problems:`, shown?.[1]);
+        const lines = (shown?.[2] ?? '').trimEnd().split('\n');
+        error.problems.forEach((problem, index) => {
+          const [prefix] = (lines[index] ?? '').trim().split(/, …|…/);
+          assert.ok(problem.startsWith(prefix ?? '-'), `${problem}\ndoes not start with\n${prefix}`);
+        });
+        return true;
+      },
+    );
   });
 });
