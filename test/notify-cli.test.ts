@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { sampleEvent } from '../src/catalog/index.ts';
-import { freePort } from '../src/delivery/test-receiver.ts';
 import type { MirrorSchema } from '../src/mirror/schema.ts';
 import { InboxWriter } from '../src/mirror/store-batch.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
-import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
+import { dropTestDatabase, testDialects } from './support/test-databases.ts';
+import { freePort } from './support/test-receiver.ts';
 
 const dialects = await testDialects();
 const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'learnhook-rules-'));

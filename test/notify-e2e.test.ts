@@ -8,12 +8,12 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { sampleEvent } from '../src/catalog/index.ts';
-import { freePort, startReceiver } from '../src/delivery/test-receiver.ts';
 import type { MirrorStatus } from '../src/mirror/read-status.ts';
 import type { MirrorSchema } from '../src/mirror/schema.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
-import { dropTestDatabase, testDialects } from '../src/store/test-databases.ts';
+import { dropTestDatabase, testDialects } from './support/test-databases.ts';
+import { freePort, startReceiver } from './support/test-receiver.ts';
 import { startSmtpServer } from './support/test-smtp-server.ts';
 
 const dialects = await testDialects();

@@ -2,12 +2,13 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, type Settings } from '../config.ts';
+import { DomainError } from '../errors.ts';
 import { createMirrorContext } from '../mirror/mirror-context.ts';
 import { Channels, checkChannels } from '../mirror/notify/channels.ts';
 import { checkRules as dryRun } from '../mirror/notify/check-rules.ts';
 import { parseRulesFile, type RuleDefinition, RulesError } from '../mirror/notify/rules.ts';
 import { flushDigests, listRules, putRules, removeRules } from '../mirror/notify/rules-store.ts';
-import { RuleNotFoundError, sendTestMessage } from '../mirror/notify/send-test-message.ts';
+import { sendTestMessage } from '../mirror/notify/send-test-message.ts';
 import type { MirrorSchema } from '../mirror/schema.ts';
 import { mirrorDatabaseUrl } from '../mirror/start-mirror.ts';
 import { type Database, openDatabase, redactUrl } from '../store/database.ts';
@@ -197,7 +198,7 @@ export function addRulesCommands(mirror: Command): void {
         if (!result.ok) throw new ConfigError(`the test of "${name}" failed: ${result.detail}`);
         process.stdout.write(`test of "${name}" sent: ${result.subject} → ${result.detail}\n`);
       } catch (error) {
-        if (error instanceof RuleNotFoundError) throw new ConfigError(error.message);
+        if (error instanceof DomainError) throw new ConfigError(error.message);
         throw error;
       } finally {
         channels.close();

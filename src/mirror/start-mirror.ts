@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildMirrorApp } from '../api/mirror-app.ts';
+import { registerRuleRoutes } from '../api/mirror-rules.ts';
 import type { Settings } from '../config.ts';
 import type { RunningService } from '../server.ts';
 import { openDatabase } from '../store/database.ts';
@@ -11,7 +12,6 @@ import { createMirrorContext, type MirrorContext } from './mirror-context.ts';
 import { createMirrorMetrics } from './mirror-metrics.ts';
 import { checkNotifySettings } from './notify/check-settings.ts';
 import { checkStoredChannels } from './notify/check-stored-channels.ts';
-import { registerRuleRoutes } from './notify/rules-routes.ts';
 import { type RunningNotifier, startNotifier } from './notify/send-notifications.ts';
 import { type RunningProjector, startProjector } from './projector.ts';
 import type { MirrorSchema } from './schema.ts';

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { testDialects } from '../../../test/support/test-databases.ts';
+import { type Receiver, startReceiver } from '../../../test/support/test-receiver.ts';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/support/test-smtp-server.ts';
 import { sampleEvent } from '../../catalog/index.ts';
 import { loadSettings, type Settings } from '../../config.ts';
-import { type Receiver, startReceiver } from '../../delivery/test-receiver.ts';
 import type { Database } from '../../store/database.ts';
-import { testDialects } from '../../store/test-databases.ts';
 import { createMirrorContext, type MirrorContext } from '../mirror-context.ts';
 import { createMirrorMetrics } from '../mirror-metrics.ts';
 import { projectNext } from '../projector.ts';

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import { eventDefinition, loTypes } from '../../catalog/index.ts';
 import { formatDuration, parseDuration } from '../../config.ts';
+import { DomainError } from '../../errors.ts';
 import { type Condition, ConditionError, conditionFields, parseCondition } from './condition.ts';
 import { conditionFieldsOf } from './facts.ts';
 import { digestVariables, eventVariables, groupVariables, ruleVariables, templateVariables } from './template.ts';
@@ -49,10 +50,16 @@ export interface CompiledRule {
   digest: { kind: 'off' } | { kind: 'every'; windowMs: number } | { kind: 'batch' };
 }
 
-export class RulesError extends Error {
+/** Rules refused: every problem, each naming the rule and the field. */
+export class RulesError extends DomainError {
   override name = 'RulesError';
   constructor(readonly problems: string[]) {
-    super(problems.length === 1 ? (problems[0] as string) : `${problems.length} problems:\n  ${problems.join('\n  ')}`);
+    super(
+      'invalid',
+      'invalid_rules',
+      problems.length === 1 ? (problems[0] as string) : `${problems.length} problems:\n  ${problems.join('\n  ')}`,
+      problems,
+    );
   }
 }
 

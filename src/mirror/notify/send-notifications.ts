@@ -37,7 +37,7 @@ async function claim(context: MirrorContext, token: string): Promise<MessageRow 
   const { database, settings } = context;
   const now = context.now();
   return database.db.transaction().execute(async (trx) => {
-    let due = trx
+    const due = trx
       .selectFrom('notification_messages')
       .select('id')
       .where('state', '=', 'pending')
@@ -47,8 +47,7 @@ async function claim(context: MirrorContext, token: string): Promise<MessageRow 
       .orderBy('id')
       .limit(1);
     // Several mirror processes on one PostgreSQL each take a different message.
-    if (database.dialect === 'postgres') due = due.forUpdate().skipLocked();
-    const row = await due.executeTakeFirst();
+    const row = await database.claimRows(due).executeTakeFirst();
     if (!row) return undefined;
     // Sealing a digest here takes the row lock an item needs to join it: later items open the next digest.
     return trx

@@ -1,5 +1,6 @@
 // "Send test": one message through a rule's channel now, built from the catalog's sample of its first event; recorded for the rules page.
 import { sampleEvent } from '../../catalog/index.ts';
+import { notFound } from '../../errors.ts';
 import type { MirrorContext } from '../mirror-context.ts';
 import { parseTimestamp } from '../parse-envelope.ts';
 import type { Channels } from './channels.ts';
@@ -8,10 +9,6 @@ import { eventFacts } from './facts.ts';
 import { channelKey } from './rules.ts';
 import { getRule } from './rules-store.ts';
 import { messageKey, recordChannelOutcome } from './send-notifications.ts';
-
-export class RuleNotFoundError extends Error {
-  override name = 'RuleNotFoundError';
-}
 
 export interface TestResult {
   ok: boolean;
@@ -23,7 +20,7 @@ export interface TestResult {
 
 export async function sendTestMessage(context: MirrorContext, channels: Channels, name: string): Promise<TestResult> {
   const stored = await getRule(context.database.db, name);
-  if (!stored) throw new RuleNotFoundError(`no rule named "${name}"`);
+  if (!stored) throw notFound(`the rule "${name}"`);
   const rule = stored.definition;
   const sample = sampleEvent(rule.events[0] as string);
   const event = { ...sample, timestamp: parseTimestamp(sample.timestamp) ?? 0, known: true, data: sample.data };

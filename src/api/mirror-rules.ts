@@ -2,16 +2,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import YAML from 'yaml';
-import { ApiError } from '../../api/errors.ts';
-import type { MirrorContext } from '../mirror-context.ts';
-import type { Channels } from './channels.ts';
-import { checkChannels } from './channels.ts';
-import { checkRules as dryRun } from './check-rules.ts';
-import { readNotifyStatus } from './read-notify-status.ts';
-import { checkRules, type RuleDefinition, RulesError } from './rules.ts';
-import { rulesPage } from './rules-page.ts';
-import { flushDigests, listRules, putRules, removeRules } from './rules-store.ts';
-import { RuleNotFoundError, sendTestMessage } from './send-test-message.ts';
+import { invalidInput, notFound } from '../errors.ts';
+import type { MirrorContext } from '../mirror/mirror-context.ts';
+import { type Channels, checkChannels } from '../mirror/notify/channels.ts';
+import { checkRules as dryRun } from '../mirror/notify/check-rules.ts';
+import { readNotifyStatus } from '../mirror/notify/read-notify-status.ts';
+import { checkRules, type RuleDefinition } from '../mirror/notify/rules.ts';
+import { flushDigests, listRules, putRules, removeRules } from '../mirror/notify/rules-store.ts';
+import { sendTestMessage } from '../mirror/notify/send-test-message.ts';
+import { ApiError } from './errors.ts';
+import { rulesPage } from './mirror-rules-page.ts';
 
 /** Rules from a request body: a rules file (YAML or JSON, `rules: [...]` or a list) or one rule. */
 function rulesFromBody(body: unknown): RuleDefinition[] {
@@ -31,14 +31,9 @@ function rulesFromBody(body: unknown): RuleDefinition[] {
         ? undefined
         : [document];
   if (!Array.isArray(list)) throw new ApiError(400, 'malformed_body', 'send a rule, a list of rules, or { "rules": [...] }');
-  try {
-    // Environment variables are substituted by the CLI, which reads the file on the operator's machine; never here,
-    // where a rule could copy the mirror's own environment into a message.
-    return checkRules(list, {});
-  } catch (error) {
-    if (error instanceof RulesError) throw new ApiError(422, 'invalid_rules', error.message, error.problems);
-    throw error;
-  }
+  // Environment variables are substituted by the CLI, which reads the file on the operator's machine; never here,
+  // where a rule could copy the mirror's own environment into a message.
+  return checkRules(list, {});
 }
 
 function prefersHtml(request: FastifyRequest): boolean {
@@ -66,7 +61,7 @@ export function registerRuleRoutes(app: FastifyInstance, context: MirrorContext,
   const checkReachable = async (rules: readonly RuleDefinition[], query: Record<string, unknown>) => {
     if (!flag(query.checkChannels, true)) return;
     const problems = await checkChannels(rules, channels, context.settings.notifyTimeoutMs);
-    if (problems.length > 0) throw new ApiError(422, 'unreachable_channel', problems.join('; '), problems);
+    if (problems.length > 0) throw invalidInput(problems.join('; '), problems, 'unreachable_channel');
   };
 
   app.get('/rules', async (request, reply) => {
@@ -77,7 +72,7 @@ export function registerRuleRoutes(app: FastifyInstance, context: MirrorContext,
 
   app.get<{ Params: { name: string } }>('/rules/:name', async (request) => {
     const summary = (await listRules(context.database.db)).find((rule) => rule.definition.name === request.params.name);
-    if (!summary) throw new ApiError(404, 'not_found', `no rule named "${request.params.name}"`);
+    if (!summary) throw notFound(`the rule "${request.params.name}"`);
     const messages = await context.database.db
       .selectFrom('notification_messages')
       .select(['id', 'state', 'test', 'item_count', 'attempts', 'in_doubt', 'created_at', 'next_attempt_at', 'sent_at', 'last_error'])
@@ -121,14 +116,13 @@ export function registerRuleRoutes(app: FastifyInstance, context: MirrorContext,
   app.delete<{ Params: { name: string } }>('/rules/:name', async (request) => {
     authorize(request);
     const removed = await removeRules(context.database.db, [request.params.name]);
-    if (removed.length === 0) throw new ApiError(404, 'not_found', `no rule named "${request.params.name}"`);
+    if (removed.length === 0) throw notFound(`the rule "${request.params.name}"`);
     return { removed };
   });
 
   app.post<{ Querystring: { last?: string } }>('/rules/check', async (request) => {
     const last = request.query.last === undefined ? 100 : Number(request.query.last);
-    if (!Number.isSafeInteger(last) || last < 1 || last > 100_000)
-      throw new ApiError(400, 'bad_request', 'last must be a whole number from 1 to 100000');
+    if (!Number.isSafeInteger(last) || last < 1 || last > 100_000) throw invalidInput('last must be a whole number from 1 to 100000');
     const rules = rulesFromBody(request.body);
     return dryRun(context.database.db, rules, { last, now: context.now(), digestWindowMs: context.settings.notifyDigestWindowMs });
   });
@@ -137,22 +131,14 @@ export function registerRuleRoutes(app: FastifyInstance, context: MirrorContext,
   app.post<{ Params: { name: string } }>('/rules/:name/flush', async (request) => {
     authorize(request);
     const names = (await listRules(context.database.db)).map((rule) => rule.definition.name);
-    if (!names.includes(request.params.name)) throw new ApiError(404, 'not_found', `no rule named "${request.params.name}"`);
+    if (!names.includes(request.params.name)) throw notFound(`the rule "${request.params.name}"`);
     return { digests: await flushDigests(context.database.db, [request.params.name], context.now()) };
   });
 
   app.post<{ Params: { name: string } }>('/rules/:name/test', async (request, reply) => {
     authorize(request);
-    try {
-      const result = await sendTestMessage(context, channels, request.params.name);
-      return reply
-        .status(result.ok ? 200 : 502)
-        .send(
-          result.ok ? result : { error: { code: 'channel_failed', message: `the test could not be sent: ${result.detail}` }, ...result },
-        );
-    } catch (error) {
-      if (error instanceof RuleNotFoundError) throw new ApiError(404, 'not_found', error.message);
-      throw error;
-    }
+    const result = await sendTestMessage(context, channels, request.params.name);
+    const failure = { error: { code: 'channel_failed', message: `the test could not be sent: ${result.detail}` }, ...result };
+    return reply.status(result.ok ? 200 : 502).send(result.ok ? result : failure);
   });
 }
