@@ -124,7 +124,8 @@ export async function notifyOnApply(
 ): Promise<Observation[]> {
   const rules = (await activeRules(trx)).filter((rule) => rule.definition.events.includes(event.eventName));
   if (rules.length === 0 || !eventDefinition(event.eventName)) return apply();
-  const kind = recordKind(event.eventName);
+  // The record before and after the event is read only when a rule looks at it.
+  const kind = rules.some((rule) => rule.readsRecords) ? recordKind(event.eventName) : undefined;
   const previous = kind ? await readRecord(trx, kind, accountId, event) : null;
   const observations = await apply();
   if (!tookEffect(event, observations)) return observations;

@@ -48,6 +48,8 @@ export interface CompiledRule {
   condition?: Condition;
   /** `off`, a fixed window, or `batch`: only `_BATCH` events, in the default window. */
   digest: { kind: 'off' } | { kind: 'every'; windowMs: number } | { kind: 'batch' };
+  /** Whether its condition or texts read `previous.*` or `record.*` (else the projector need not read the records). */
+  readsRecords: boolean;
 }
 
 /** Rules refused: every problem, each naming the rule and the field. */
@@ -315,11 +317,18 @@ export function compileRule(id: number, definition: RuleDefinition): CompiledRul
             !(definition.channel.type === 'email' && definition.channel.to.includes('learner'))
           ? { kind: 'batch' }
           : { kind: 'off' };
+  const texts = [
+    definition.condition,
+    definition.template,
+    definition.digestTitle,
+    definition.channel.type === 'email' ? definition.channel.subject : undefined,
+  ];
   return {
     id,
     definition,
     ...(definition.condition !== undefined ? { condition: parseCondition(definition.condition) } : {}),
     digest,
+    readsRecords: texts.some((text) => text !== undefined && /\b(previous|record)\./.test(text)),
   };
 }
 
