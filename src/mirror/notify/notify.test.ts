@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { testDialects } from '../../../test/support/test-databases.ts';
-import { type Receiver, startReceiver } from '../../../test/support/test-receiver.ts';
+import { freePort, type Receiver, startReceiver } from '../../../test/support/test-receiver.ts';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/support/test-smtp-server.ts';
 import { sampleEvent } from '../../catalog/index.ts';
 import { loadSettings, type Settings } from '../../config.ts';
@@ -15,9 +15,10 @@ import { projectNext } from '../projector.ts';
 import type { MirrorSchema } from '../schema.ts';
 import { InboxWriter } from '../store-batch.ts';
 import { Channels } from './channels.ts';
+import { checkStoredChannels } from './check-stored-channels.ts';
 import { readNotifyStatus } from './read-notify-status.ts';
-import { parseRulesFile } from './rules.ts';
-import { flushDigests, listRules, putRules } from './rules-store.ts';
+import { checkRules, parseRulesFile } from './rules.ts';
+import { flushDigests, listRules, putRules, removeRules } from './rules-store.ts';
 import { type SendStep, sendOne } from './send-notifications.ts';
 
 const dialects = await testDialects();
@@ -279,6 +280,48 @@ for (const dialect of dialects) {
       assert.equal(status.channels.find((candidate) => candidate.channel.startsWith('chat '))?.state, 'ok');
       assert.equal(chat.deliveries.length - before, 2, 'one failed attempt, one sent');
       assert.equal(chat.deliveries.at(-1)?.headers['idempotency-key'], chat.deliveries.at(-2)?.headers['idempotency-key']);
+    });
+
+    test('progress crossing a threshold fires once, whatever order the progress events arrive in', async () => {
+      const [rule] = checkRules(
+        [
+          {
+            name: 'progress-80',
+            events: ['LEARNER_PROGRESS'],
+            condition: 'previous.progressPercent < 80 and record.progressPercent >= 80',
+            channel: { type: 'chat', url: chat.url },
+            template: '{{learner.name}} passed 80 % of {{lo.name}} ({{record.progressPercent}} %)',
+          },
+        ],
+        {},
+      );
+      await putRules(database.db, [rule as never], { now: clock });
+      const before = chat.deliveries.length;
+      const progress = (at: number, progressPercent: number) =>
+        event('LEARNER_PROGRESS', at, { ...course(2), userId: 601, progressPercent });
+      await deliver([event('COURSE_ENROLLMENT', clock, { ...course(2), userId: 601 })]);
+      await deliver([progress(clock + 3000, 50)]);
+      await deliver([progress(clock + 1000, 85)]); // older, but the period's highest: the record crosses 80 now
+      await deliver([progress(clock + 2000, 90), progress(clock + 4000, 95)]); // already above: nothing more
+      await deliver([event('COURSE_COMPLETED', clock + 5000, { ...course(2), userId: 601, hasPassed: true })]);
+      await deliver([progress(clock + 6000, 100)]); // after a completion: ignored by rule 2
+      await sendDue();
+      assert.deepEqual(chatTexts().slice(before), ['Learner 601 passed 80 % of First aid (85 %)']);
+      await removeRules(database.db, ['progress-80']);
+    });
+
+    test('at start, a rule whose channel does not answer is named and its channel shown failing', async () => {
+      const dead = `http://127.0.0.1:${await freePort()}/hook`;
+      const [rule] = checkRules(
+        [{ name: 'dead-chat', events: ['CI_STATS'], channel: { type: 'chat', url: dead }, template: '{{instance.id}}' }],
+        {},
+      );
+      await putRules(database.db, [rule as never], { now: clock });
+      await checkStoredChannels(context, channels);
+      const failing = (await readNotifyStatus(context)).channels.filter((channel) => channel.state === 'failing');
+      assert.equal(failing.length, 1);
+      assert.match(failing[0]?.lastError ?? '', /^rule "dead-chat": channel\.url: cannot reach 127\.0\.0\.1:\d+: ECONNREFUSED/);
+      await removeRules(database.db, ['dead-chat']);
     });
 
     test('a sender that stops mid-send loses its lease: another sends the message again (same key) and counts it in doubt', async () => {
