@@ -113,6 +113,7 @@ for (const dialect of dialects) {
           ['chat', 'failing'],
           ['email', 'ok'],
         ],
+        JSON.stringify(status.notifications.channels),
       );
       assert.match((await call('GET', '/metrics')).text, /learnhook_mirror_notify_channel_failing\{channel="chat [^"]+"\} 1/);
       chatStatus = 200;

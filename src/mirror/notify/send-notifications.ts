@@ -41,6 +41,7 @@ async function claim(context: MirrorContext, token: string): Promise<MessageRow 
       .selectFrom('notification_messages')
       .select('id')
       .where('state', '=', 'pending')
+      .where('test', '=', 0)
       .where('next_attempt_at', '<=', now)
       .where((where) => where.or([where('lease_until', 'is', null), where('lease_until', '<', now)]))
       .orderBy('next_attempt_at')

@@ -1,4 +1,5 @@
 // "Send test": one message through a rule's channel now, built from the catalog's sample of its first event; recorded for the rules page.
+import { randomBytes } from 'node:crypto';
 import { sampleEvent } from '../../catalog/index.ts';
 import { notFound } from '../../errors.ts';
 import type { MirrorContext } from '../mirror-context.ts';
@@ -8,7 +9,7 @@ import { composeMessage, readNames } from './compose-message.ts';
 import { eventFacts } from './facts.ts';
 import { channelKey } from './rules.ts';
 import { getRule } from './rules-store.ts';
-import { messageKey, recordChannelOutcome } from './send-notifications.ts';
+import { recordChannelOutcome } from './send-notifications.ts';
 
 export interface TestResult {
   ok: boolean;
@@ -25,36 +26,34 @@ export async function sendTestMessage(context: MirrorContext, channels: Channels
   const sample = sampleEvent(rule.events[0] as string);
   const event = { ...sample, timestamp: parseTimestamp(sample.timestamp) ?? 0, known: true, data: sample.data };
   const facts = eventFacts(event, null, null);
-  const now = context.now();
   const channel = channelKey(rule.channel);
-  const row = await context.database.db
-    .insertInto('notification_messages')
-    .values({
-      rule_id: stored.id,
-      digest_key: null,
-      sealed_at: now,
-      item_count: 1,
-      state: 'pending',
-      test: 1,
-      created_at: now,
-      next_attempt_at: now,
-      attempts: 1,
-      last_attempt_at: now,
-      lease_token: null,
-      lease_until: null,
-      channel,
-      last_error: null,
-      sent_at: null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  // A test message is not in the outbox's line: it is marked sent or failed right here, never retried.
-  const finish = (state: 'sent' | 'failed', error: string | null) =>
-    context.database.db
-      .updateTable('notification_messages')
-      .set({ state, last_error: error, sent_at: state === 'sent' ? context.now() : null })
-      .where('id', '=', row.id)
-      .execute();
+  // Recorded once sent (or failed), never as pending: the outbox worker must not take a test for a message of its own.
+  const record = async (state: 'sent' | 'failed', error: string | null) => {
+    const now = context.now();
+    const row = await context.database.db
+      .insertInto('notification_messages')
+      .values({
+        rule_id: stored.id,
+        digest_key: null,
+        sealed_at: now,
+        item_count: 1,
+        state,
+        test: 1,
+        created_at: now,
+        next_attempt_at: now,
+        attempts: 1,
+        last_attempt_at: now,
+        lease_token: null,
+        lease_until: null,
+        channel,
+        last_error: error,
+        sent_at: state === 'sent' ? now : null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  };
+  const key = `learnhook-test-${randomBytes(8).toString('hex')}`;
   let subject = `[test] ${rule.name}`;
   try {
     const items = [{ accountId: 0, facts }];
@@ -63,7 +62,7 @@ export async function sendTestMessage(context: MirrorContext, channels: Channels
       ...rule,
       channel: rule.channel.type === 'email' ? { ...rule.channel, to: rule.channel.to.filter((to) => to !== 'learner') } : rule.channel,
     };
-    const composed = composeMessage(test, messageKey(row.id), items, names, false);
+    const composed = composeMessage(test, key, items, names, false);
     subject = `[test] ${composed.subject}`;
     const message = {
       ...composed,
@@ -74,13 +73,13 @@ export async function sendTestMessage(context: MirrorContext, channels: Channels
       throw new Error('the rule sends only to the learner; a test has no learner to send to');
     const detail =
       rule.channel.type === 'chat' ? await channels.sendChat(rule.channel.url, message) : await channels.sendEmail(message.to, message);
-    await finish('sent', null);
+    const messageId = await record('sent', null);
     await recordChannelOutcome(context, channel, undefined);
-    return { ok: true, messageId: row.id, subject, detail };
+    return { ok: true, messageId, subject, detail };
   } catch (error) {
     const text = (error as Error).message;
-    await finish('failed', text);
+    const messageId = await record('failed', text);
     await recordChannelOutcome(context, channel, text);
-    return { ok: false, messageId: row.id, subject, detail: text };
+    return { ok: false, messageId, subject, detail: text };
   }
 }
