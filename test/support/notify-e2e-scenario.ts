@@ -1,4 +1,4 @@
-// End to end: the rules file docs/notifications.md shows, loaded with the real CLI into a real `learnhook mirror` process,
+// For tests (one file per store, each with its own time budget): end to end, the rules file docs/notifications.md shows, loaded with the real CLI into a real `learnhook mirror` process,
 // a real SMTP server and chat receiver; a burst with duplicated and out-of-order deliveries and a kill -9 mid-burst.
 // Each rule fires exactly once per matching event, a bulk enrollment is one message, ignored events send nothing.
 import assert from 'node:assert/strict';
@@ -7,16 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
-import { sampleEvent } from '../src/catalog/index.ts';
-import type { MirrorStatus } from '../src/mirror/read-status.ts';
-import type { MirrorSchema } from '../src/mirror/schema.ts';
-import { openDatabase } from '../src/store/database.ts';
-import { migrate } from '../src/store/migrate.ts';
-import { dropTestDatabase, testDialects } from './support/test-databases.ts';
-import { freePort, startReceiver } from './support/test-receiver.ts';
-import { startSmtpServer } from './support/test-smtp-server.ts';
+import { sampleEvent } from '../../src/catalog/index.ts';
+import type { MirrorStatus } from '../../src/mirror/read-status.ts';
+import type { MirrorSchema } from '../../src/mirror/schema.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { dropTestDatabase, testDialects } from './test-databases.ts';
+import { freePort, startReceiver } from './test-receiver.ts';
+import { startSmtpServer } from './test-smtp-server.ts';
 
-const dialects = await testDialects();
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const accountId = 31;
 const rulesFile = 'docs/examples/notification-rules.yaml';
@@ -127,7 +126,10 @@ async function waitUntil<T>(what: string, read: () => Promise<T>, done: (value: 
   }
 }
 
-for (const dialect of dialects) {
+/** Registers the end-to-end suite on one store. */
+export async function describeNotifyEndToEnd(store: 'sqlite' | 'postgres'): Promise<void> {
+  const dialect = (await testDialects()).find((candidate) => candidate.name === store);
+  if (!dialect) throw new Error(`no test store ${store}`);
   describe(`notifications end to end on ${dialect.name}`, { skip: dialect.skip }, () => {
     test('each example rule fires exactly once under duplicates, out-of-order arrival and a kill -9 mid-burst', async () => {
       const smtp = await startSmtpServer();
