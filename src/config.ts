@@ -611,6 +611,8 @@ const definitions = [
     kind: 'duration',
     defaultValue: '5s',
     doc: 'Wait before sending a failed notification again (10ms..1h); doubles on each further failure.',
+    min: '10ms',
+    max: '1h',
     commands: consumer,
   },
   {
@@ -620,6 +622,8 @@ const definitions = [
     kind: 'duration',
     defaultValue: '5m',
     doc: 'Longest wait between two attempts of a notification (at least --notify-retry-initial, at most 1d).',
+    min: '10ms',
+    max: '1d',
     commands: consumer,
   },
   {
@@ -629,6 +633,8 @@ const definitions = [
     kind: 'duration',
     defaultValue: '7d',
     doc: 'A notification still failing this long after it was recorded is marked failed and no longer tried (1s..30d).',
+    min: '1s',
+    max: '30d',
     commands: consumer,
   },
   {
@@ -638,6 +644,8 @@ const definitions = [
     kind: 'duration',
     defaultValue: '5m',
     doc: 'Window in which a rule groups _BATCH events into one message when it sets no digest of its own (1s..1d).',
+    min: '1s',
+    max: '1d',
     commands: consumer,
   },
   {
@@ -647,6 +655,8 @@ const definitions = [
     kind: 'duration',
     defaultValue: '1m',
     doc: 'How long a mirror process owns a notification it is sending; longer than --notify-timeout (a process killed mid-send is taken over after it).',
+    min: '200ms',
+    max: '1h',
     commands: consumer,
   },
   {
@@ -656,6 +666,8 @@ const definitions = [
     kind: 'duration',
     defaultValue: '1s',
     doc: 'How often the notification sender looks for due messages (10ms..1m).',
+    min: '10ms',
+    max: '1m',
     commands: consumer,
   },
   {
@@ -665,6 +677,8 @@ const definitions = [
     kind: 'duration',
     defaultValue: '10s',
     doc: 'Time allowed for one send (SMTP connection and dialogue, or the chat webhook POST) (100ms..5m).',
+    min: '100ms',
+    max: '5m',
     commands: consumer,
   },
   {

@@ -1,21 +1,20 @@
-// `learnhook mirror rules list|add|load|remove|check|test`: the mirror's notification rules, on its database (a running mirror picks changes up).
-import fs from 'node:fs';
+// `learnhook mirror rules list|add|load|remove|check|flush|test`: the mirror's notification rules, on its database (a running mirror picks changes up).
+// Modules are imported when a command runs, so the CLI starts fast.
 import type { Command } from 'commander';
 import { ConfigError, type Settings } from '../config.ts';
 import { DomainError } from '../errors.ts';
-import { createMirrorContext } from '../mirror/mirror-context.ts';
-import { Channels, checkChannels } from '../mirror/notify/channels.ts';
-import { checkRules as dryRun } from '../mirror/notify/check-rules.ts';
-import { parseRulesFile, type RuleDefinition, RulesError } from '../mirror/notify/rules.ts';
-import { flushDigests, listRules, putRules, removeRules } from '../mirror/notify/rules-store.ts';
-import { sendTestMessage } from '../mirror/notify/send-test-message.ts';
+import type { RuleDefinition } from '../mirror/notify/rules.ts';
 import type { MirrorSchema } from '../mirror/schema.ts';
-import { mirrorDatabaseUrl } from '../mirror/start-mirror.ts';
-import { type Database, openDatabase, redactUrl } from '../store/database.ts';
-import { migrate } from '../store/migrate.ts';
+import type { Database } from '../store/database.ts';
+import { noteDatabase } from './cli-error.ts';
+import { withExamples } from './help.ts';
 import { addSettingOptions, settingsFromOptions } from './options.ts';
 
 async function withDatabase<T>(settings: Settings, run: (database: Database<MirrorSchema>) => Promise<T>): Promise<T> {
+  const { mirrorDatabaseUrl } = await import('../mirror/start-mirror.ts');
+  const { openDatabase } = await import('../store/database.ts');
+  const { migrate } = await import('../store/migrate.ts');
+  noteDatabase(mirrorDatabaseUrl(settings));
   const database = await openDatabase<MirrorSchema>(mirrorDatabaseUrl(settings));
   try {
     await migrate(database as Database<unknown>, 'mirror');
@@ -26,7 +25,9 @@ async function withDatabase<T>(settings: Settings, run: (database: Database<Mirr
 }
 
 /** Reads and checks a rules file (`-` for standard input); every problem names the rule and the field. */
-function readRules(file: string): RuleDefinition[] {
+async function readRules(file: string): Promise<RuleDefinition[]> {
+  const fs = await import('node:fs');
+  const { parseRulesFile, RulesError } = await import('../mirror/notify/rules.ts');
   let text: string;
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -43,6 +44,7 @@ function readRules(file: string): RuleDefinition[] {
 
 async function refuseUnreachable(rules: readonly RuleDefinition[], settings: Settings, check: boolean): Promise<void> {
   if (!check) return;
+  const { Channels, checkChannels } = await import('../mirror/notify/channels.ts');
   const channels = new Channels(settings);
   try {
     const problems = await checkChannels(rules, channels, settings.notifyTimeoutMs);
@@ -56,8 +58,11 @@ async function refuseUnreachable(rules: readonly RuleDefinition[], settings: Set
 
 async function store(file: string, options: Record<string, unknown>, replaceAll: boolean): Promise<void> {
   const settings = settingsFromOptions(options);
-  const rules = readRules(file);
+  const rules = await readRules(file);
   await refuseUnreachable(rules, settings, options.channelCheck !== false);
+  const { putRules } = await import('../mirror/notify/rules-store.ts');
+  const { mirrorDatabaseUrl } = await import('../mirror/start-mirror.ts');
+  const { redactUrl } = await import('../store/database.ts');
   const change = await withDatabase(settings, (database) => putRules(database.db, rules, { now: Date.now(), replaceAll }));
   const parts = [
     `${change.added.length} added${change.added.length ? ` (${change.added.join(', ')})` : ''}`,
@@ -72,15 +77,19 @@ const when = (iso: string | null) => iso ?? '-';
 
 /** Registers `mirror rules …` under the `mirror` command. */
 export function addRulesCommands(mirror: Command): void {
-  const rules = mirror
-    .command('rules')
-    .description('Notification rules: e-mail or chat messages when events match (docs/notifications.md).');
+  const rules = withExamples(
+    mirror.command('rules').description('Notification rules: e-mail or chat messages when events match (docs/notifications.md).'),
+    'learnhook mirror rules check docs/examples/notification-rules.yaml --last 200',
+    'learnhook mirror rules load docs/examples/notification-rules.yaml --smtp-url smtp://mail.example.com:25',
+    'learnhook mirror rules list',
+  );
   const withSettings = (command: Command) => addSettingOptions(command, 'mirror');
 
   withSettings(rules.command('list').description('List the rules with their sends, pending messages and last failure.'))
     .option('--json', 'print JSON')
     .action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals();
+      const { listRules } = await import('../mirror/notify/rules-store.ts');
       const summaries = await withDatabase(settingsFromOptions(options), (database) => listRules(database.db));
       if (options.json) {
         process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
@@ -130,6 +139,7 @@ export function addRulesCommands(mirror: Command): void {
     rules.command('remove').description('Remove rules by name (their unsent messages are cancelled).').argument('<names...>', 'rule names'),
   ).action(async (names: string[], _options: unknown, command: Command) => {
     const settings = settingsFromOptions(command.optsWithGlobals());
+    const { removeRules } = await import('../mirror/notify/rules-store.ts');
     const removed = await withDatabase(settings, (database) => removeRules(database.db, names));
     const missing = names.filter((name) => !removed.includes(name));
     if (removed.length > 0) process.stdout.write(`removed ${removed.join(', ')}\n`);
@@ -150,7 +160,8 @@ export function addRulesCommands(mirror: Command): void {
       if (!Number.isSafeInteger(last) || last < 1 || last > 100_000)
         throw new ConfigError(`--last: "${options.last}" is not a number from 1 to 100000`);
       const settings = settingsFromOptions(options);
-      const definitions = readRules(file);
+      const definitions = await readRules(file);
+      const { checkRules: dryRun } = await import('../mirror/notify/check-rules.ts');
       const report = await withDatabase(settings, (database) =>
         dryRun(database.db, definitions, { last, now: Date.now(), digestWindowMs: settings.notifyDigestWindowMs }),
       );
@@ -179,6 +190,7 @@ export function addRulesCommands(mirror: Command): void {
       .argument('[names...]', 'rule names'),
   ).action(async (names: string[], _options: unknown, command: Command) => {
     const settings = settingsFromOptions(command.optsWithGlobals());
+    const { flushDigests } = await import('../mirror/notify/rules-store.ts');
     const count = await withDatabase(settings, (database) => flushDigests(database.db, names, Date.now()));
     process.stdout.write(`${count} open digest${count === 1 ? '' : 's'} due now; a running mirror sends them\n`);
   });
@@ -190,6 +202,9 @@ export function addRulesCommands(mirror: Command): void {
       .argument('<name>', 'rule name'),
   ).action(async (name: string, _options: unknown, command: Command) => {
     const settings = settingsFromOptions(command.optsWithGlobals());
+    const { Channels } = await import('../mirror/notify/channels.ts');
+    const { sendTestMessage } = await import('../mirror/notify/send-test-message.ts');
+    const { createMirrorContext } = await import('../mirror/mirror-context.ts');
     await withDatabase(settings, async (database) => {
       const context = createMirrorContext(settings, database);
       const channels = new Channels(settings);
