@@ -83,7 +83,19 @@ export function addRulesCommands(mirror: Command): void {
     'learnhook mirror rules load docs/examples/notification-rules.yaml --smtp-url smtp://mail.example.com:25',
     'learnhook mirror rules list',
   );
-  const withSettings = (command: Command) => addSettingOptions(command, 'mirror');
+  const examples: Record<string, string[]> = {
+    list: ['learnhook mirror rules list', 'learnhook mirror rules list --json --db postgres://postgres@127.0.0.1:5432/mirror'],
+    add: ['learnhook mirror rules add more-rules.yaml', 'cat rule.json | learnhook mirror rules add - --no-channel-check'],
+    load: [
+      'learnhook mirror rules load rules.yaml',
+      'TEAM_CHAT_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/X learnhook mirror rules load docs/examples/notification-rules.yaml --smtp-url smtp://mail.example.com:25',
+    ],
+    remove: ['learnhook mirror rules remove seats-free-again'],
+    check: ['learnhook mirror rules check docs/examples/notification-rules.yaml --last 200'],
+    flush: ['learnhook mirror rules flush daily-completions', 'learnhook mirror rules flush'],
+    test: ['learnhook mirror rules test failed-certification --smtp-url smtp://mail.example.com:25'],
+  };
+  const withSettings = (command: Command) => withExamples(addSettingOptions(command, 'mirror'), ...(examples[command.name()] ?? []));
 
   withSettings(rules.command('list').description('List the rules with their sends, pending messages and last failure.'))
     .option('--json', 'print JSON')
