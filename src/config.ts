@@ -688,6 +688,7 @@ const definitions = [
     kind: 'string',
     defaultValue: '',
     doc: "Bearer token the mirror's /rules API requires for changes and test sends; open to anyone who reaches the port when empty.",
+    empty: true,
     commands: consumer,
   },
 ] as const satisfies readonly SettingDefinition[];
