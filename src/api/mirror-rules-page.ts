@@ -26,7 +26,7 @@ export function rulesPage(): string {
 <body>
 <main>
 <h1>Notification rules</h1>
-<p class="lead">Rules of this mirror, their last sends and failures. Manage them with <code>learnhook mirror rules …</code> or the <code>/rules</code> API. <a href="/status">Status</a></p>
+<p class="lead">Rules of this mirror, their last sends and failures. Manage them with <code>learnhook mirror rules …</code> or the <code>/rules</code> API. <a href="/">Mirror overview</a> · <a href="/status">Status</a></p>
 <p id="result" role="status" aria-live="polite"></p>
 <table aria-labelledby="rules-heading">
   <caption id="rules-heading" style="text-align:left;font-weight:600;padding-bottom:.3rem">Rules</caption>
