@@ -53,7 +53,7 @@ for (const dialect of dialects) {
           ]);
 
         const one = await cli(String(ids[1]), '--db', url);
-        assert.match(one.stdout, /^1 set-aside inbox row put back in line/);
+        assert.match(one.stdout, /^1 set-aside inbox row and 0 held events put back in line/);
         assert.deepEqual(await state(), [
           ['a', 10, 5],
           ['b', null, 0],
@@ -61,7 +61,7 @@ for (const dialect of dialects) {
           ['d', null, 0],
         ]);
         const all = await cli('--db', url);
-        assert.match(all.stdout, /^1 set-aside inbox row put back in line/);
+        assert.match(all.stdout, /^1 set-aside inbox row and 0 held events put back in line/);
         assert.deepEqual(await state(), [
           ['a', null, 0],
           ['b', null, 0],

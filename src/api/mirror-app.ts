@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { replayHeader, sequenceHeader, subscribedEventsHeader, testHeader, webhookIdHeader } from '../catalog/index.ts';
 import { createFlowLog } from '../flow-log.ts';
 import type { MirrorContext } from '../mirror/mirror-context.ts';
-import { parseEnvelope } from '../mirror/parse-envelope.ts';
+import { readEnvelopeShape } from '../mirror/parse-envelope.ts';
 import { readStatus } from '../mirror/read-status.ts';
 import { InboxWriter } from '../mirror/store-batch.ts';
 import { verify } from '../mirror/verify.ts';
@@ -18,6 +18,9 @@ class QuietRequests extends LogController {
     super({ disableRequestLogging: true });
   }
 }
+
+/** Batch ids are a unique key: PostgreSQL refuses index entries above ~2.7 kB, and the platform's are ~30 characters. */
+const maxBatchIdLength = 200;
 
 function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -70,18 +73,22 @@ export function buildMirrorApp(
     } catch (error) {
       throw refuse(400, 'malformed_json', `the body is not valid JSON: ${(error as Error).message}`);
     }
-    const parsed = parseEnvelope(body);
-    if (!parsed.ok)
-      throw refuse(400, 'invalid_envelope', `the body is not a delivery envelope: ${parsed.problems.join('; ')}`, parsed.problems);
-    subscriptions.observe(parsed.envelope.accountId, headerText(request.headers[subscribedEventsHeader]));
+    // Only the envelope is checked here: each event is read by the projector, which holds those it cannot read or
+    // store and applies the others, so one bad event never costs the sender a refused (and retried) batch.
+    const envelope = readEnvelopeShape(body);
+    if (!envelope.ok)
+      throw refuse(400, 'invalid_envelope', `the body is not a delivery envelope: ${envelope.problems.join('; ')}`, envelope.problems);
+    subscriptions.observe(envelope.accountId, headerText(request.headers[subscribedEventsHeader]));
     const batchId = headerText(request.headers[webhookIdHeader]);
+    if (batchId !== undefined && batchId.length > maxBatchIdLength)
+      throw refuse(400, 'invalid_envelope', `the webhook-id header is ${batchId.length} characters long; at most ${maxBatchIdLength}`);
     const sequence = headerText(request.headers[sequenceHeader]);
     const result = await inbox.write(
       {
         ...(batchId ? { batchId } : {}),
-        ...(sequence ? { sequence } : {}),
-        accountId: parsed.envelope.accountId,
-        eventCount: parsed.envelope.events.length,
+        ...(sequence !== undefined ? { sequence } : {}),
+        accountId: envelope.accountId,
+        eventCount: envelope.events.length,
         body: payload,
         replay: headerText(request.headers[replayHeader]) === 'true',
         test: headerText(request.headers[testHeader]) === 'true',

@@ -78,6 +78,9 @@ describe('event catalog', () => {
     assert.equal(parseSequenceRange('45-41'), undefined);
     assert.equal(parseSequenceRange('0-3'), undefined);
     assert.equal(parseSequenceRange(undefined), undefined);
+    assert.equal(parseSequenceRange('12345678901234567890-12345678901234567890'), undefined);
+    assert.equal(parseSequenceRange('1-9007199254740992'), undefined);
+    assert.deepEqual(parseSequenceRange('1-9007199254740991'), { first: 1, last: 9007199254740991 });
   });
 
   test('export writes one JSON Schema per event, the envelope and an AsyncAPI 3 document', () => {

@@ -23,13 +23,13 @@ export const testHeader = 'learnhook-test';
  */
 export const subscribedEventsHeader = 'learnhook-events';
 
-/** Parses a `learnhook-sequence` value; undefined when absent or malformed. */
+/** Parses a `learnhook-sequence` value; undefined when absent, malformed or beyond whole numbers held exactly (2^53 - 1). */
 export function parseSequenceRange(value: string | undefined): { first: number; last: number } | undefined {
-  const match = value ? /^(\d+)-(\d+)$/.exec(value.trim()) : null;
+  const match = value ? /^(\d{1,16})-(\d{1,16})$/.exec(value.trim()) : null;
   if (!match) return undefined;
   const first = Number(match[1]);
   const last = Number(match[2]);
-  return first >= 1 && last >= first ? { first, last } : undefined;
+  return first >= 1 && last >= first && Number.isSafeInteger(last) ? { first, last } : undefined;
 }
 
 export function formatSequenceRange(first: number, last: number): string {

@@ -94,9 +94,9 @@ async function runRetryFailed(ids: string[], options: Record<string, unknown>): 
   const database = await openDatabase<import('../mirror/schema.ts').MirrorSchema>(url);
   try {
     await migrate(database as Parameters<typeof migrate>[0], 'mirror');
-    const count = await retryFailed(database, ids.map(Number));
+    const { rows, heldEvents } = await retryFailed(database, ids.map(Number));
     process.stdout.write(
-      `${count} set-aside inbox row${count === 1 ? '' : 's'} put back in line in ${redactUrl(url)}; a running mirror applies them\n`,
+      `${rows} set-aside inbox row${rows === 1 ? '' : 's'} and ${heldEvents} held event${heldEvents === 1 ? '' : 's'} put back in line in ${redactUrl(url)}; a running mirror applies them\n`,
     );
   } finally {
     await database.close();
@@ -140,9 +140,9 @@ export function addMirrorCommand(program: Command): void {
       mirror
         .command('retry-failed')
         .description(
-          'Put inbox rows that were set aside after --projection-attempts failures back in line (all of them, or the ids given); nothing was deleted.',
+          'Put inbox rows that were set aside after --projection-attempts failures, and events held because they could not be read or stored, back in line (all of them, or those of the inbox rows given); nothing was deleted.',
         )
-        .argument('[ids...]', 'inbox row ids (GET /status counts them; the anomalies table names them)'),
+        .argument('[ids...]', 'inbox row ids (GET /status counts them; the anomalies and held_events tables name them)'),
       'migrate',
     ),
     'learnhook mirror retry-failed',

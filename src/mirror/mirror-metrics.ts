@@ -13,6 +13,11 @@ const definitions: Array<{ name: string; help: string; labelNames?: string[]; se
     set: (g, s) => g.set(s.inbox.setAside),
   },
   {
+    name: 'learnhook_mirror_held_events',
+    help: 'Events kept unapplied because they could not be read or stored, waiting for learnhook mirror retry-failed.',
+    set: (g, s) => g.set(s.inbox.heldEvents),
+  },
+  {
     name: 'learnhook_mirror_inbox_oldest_pending_seconds',
     help: 'Age of the oldest pending inbox row.',
     set: (g, s) => g.set(s.inbox.oldestPendingAgeMs / 1000),
@@ -24,7 +29,7 @@ const definitions: Array<{ name: string; help: string; labelNames?: string[]; se
   },
   {
     name: 'learnhook_mirror_events',
-    help: 'Events by outcome: applied, duplicate, ignored by rule, out of order, unknown.',
+    help: 'Events by outcome: applied, duplicate, ignored by rule, out of order, unknown, unreadable (held).',
     labelNames: ['outcome'],
     set: (g, s) => {
       g.set({ outcome: 'applied' }, s.counts.applied);
@@ -32,6 +37,7 @@ const definitions: Array<{ name: string; help: string; labelNames?: string[]; se
       g.set({ outcome: 'ignored' }, s.counts.ignored);
       g.set({ outcome: 'out_of_order' }, s.counts.outOfOrder);
       g.set({ outcome: 'unknown' }, s.counts.unknown);
+      g.set({ outcome: 'unreadable' }, s.counts.unreadable);
     },
   },
   {

@@ -15,23 +15,47 @@ export interface MirrorEvent {
   known: boolean;
 }
 
+/** An event of a delivery that cannot be read or stored: kept in the inbox as received, reported, never applied. */
+export interface UnreadableEvent {
+  /** Index of the event in the envelope's `events` array. */
+  position: number;
+  problems: string[];
+  /** The event's id and name, when they are text a column can hold. */
+  eventId?: string;
+  eventName?: string;
+}
+
 export interface MirrorEnvelope {
   accountId: number;
+  /** The events that can be read, in delivery order. */
   events: MirrorEvent[];
+  unreadable: UnreadableEvent[];
 }
 
 export type ParsedEnvelope = { ok: true; envelope: MirrorEnvelope } | { ok: false; problems: string[] };
+
+/** One event of a delivery as read: applicable, or held with its problems. */
+export type EventReading = { position: number; ok: true; event: MirrorEvent } | (UnreadableEvent & { ok: false });
+
+/** The latest instant a JavaScript date can hold (ECMAScript: ±8.64e15 ms); beyond it there is no ISO-8601 form. */
+const maxTimestamp = 8.64e15;
+/** Ids are keys of indexed columns (PostgreSQL refuses index entries above ~2.7 kB); the catalog's ids are far shorter. */
+const maxIdLength = 200;
+/** Any other text of an event. */
+const maxTextLength = 2000;
+const idFields = new Set(['eventId', 'loId', 'loInstanceId']);
 
 /** Data fields holding a time; the guide's other pages write times as epoch milliseconds. */
 const timeFields = ['dateEnrolled', 'dateCompleted', 'dateStarted'] as const;
 
 /** Epoch milliseconds from an ISO-8601 string, an epoch-ms number or a string of digits; undefined otherwise. */
 export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.trunc(value) : undefined;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const parsed = Date.parse(value);
-  return Number.isNaN(parsed) ? undefined : parsed;
+  let parsed: number;
+  if (typeof value === 'number') parsed = Math.trunc(value);
+  else if (typeof value !== 'string' || value.trim() === '') return undefined;
+  else if (/^\d+$/.test(value.trim())) parsed = Number(value.trim());
+  else parsed = Date.parse(value);
+  return Number.isFinite(parsed) && parsed >= 0 && parsed <= maxTimestamp ? parsed : undefined;
 }
 
 function normaliseLoType(value: unknown): unknown {
@@ -51,7 +75,9 @@ function normaliseData(data: Record<string, unknown>): Record<string, unknown> {
   if ('loInstanceId' in result) result.loInstanceId = normaliseLoId(result.loInstanceId);
   for (const field of timeFields) {
     const value = result[field];
-    if (typeof value === 'number') result[field] = new Date(value).toISOString();
+    const time = typeof value === 'number' ? parseTimestamp(value) : undefined;
+    // A number beyond any date stays a number, which the catalog's check then reports.
+    if (time !== undefined) result[field] = new Date(time).toISOString();
   }
   return result;
 }
@@ -87,23 +113,58 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseEvent(raw: unknown, where: string, problems: string[]): MirrorEvent | undefined {
-  if (!isRecord(raw)) {
-    problems.push(`${where} must be an object`);
-    return undefined;
+/** A NUL (no PostgreSQL text holds it) or half of a surrogate pair (not Unicode). */
+const brokenUnicode = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorableCharacter = { test: (text: string) => text.includes('\u0000') || brokenUnicode.test(text) };
+
+/**
+ * What no column could hold, for both stores alike: text with a NUL or broken Unicode, over-long text, integers beyond
+ * what JavaScript holds exactly (SQLite would keep 1e300 as a float, PostgreSQL refuses 2^63 in a BIGINT). Only the
+ * fields the mirror reads are checked: unknown extra fields stay in the inbox and are never read.
+ */
+function storageProblems(fields: Record<string, unknown>, at: string, problems: string[]): void {
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value === 'string') {
+      if (unstorableCharacter.test(value)) problems.push(`${at}.${key} holds a NUL character or broken Unicode, which cannot be stored`);
+      const limit = idFields.has(key) ? maxIdLength : maxTextLength;
+      if (value.length > limit) problems.push(`${at}.${key} is ${value.length} characters long; at most ${limit} can be stored`);
+    } else if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      problems.push(`${at}.${key} is ${value}, beyond the whole numbers that can be stored exactly (±${Number.MAX_SAFE_INTEGER})`);
+    }
   }
+}
+
+function textOrUndefined(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxIdLength || unstorableCharacter.test(value)) return undefined;
+  return value;
+}
+
+/** Reads one event of a delivery; `position` is its index in the envelope's events. */
+export function readEvent(raw: unknown, position: number): EventReading {
+  const where = `events[${position}]`;
+  if (!isRecord(raw)) return { position, ok: false, problems: [`${where} must be an object`] };
   const { eventId, eventName, eventInfo } = raw;
+  const held = (problems: string[]): EventReading => {
+    const id = textOrUndefined(eventId);
+    const name = textOrUndefined(eventName);
+    return { position, ok: false, problems, ...(id ? { eventId: id } : {}), ...(name ? { eventName: name } : {}) };
+  };
   const timestamp = parseTimestamp(raw.timestamp);
-  const start = problems.length;
-  if (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > 200)
-    problems.push(`${where}.eventId must be a non-empty string`);
+  const problems: string[] = [];
+  if (typeof eventId !== 'string' || eventId.length === 0) problems.push(`${where}.eventId must be a non-empty string`);
   if (typeof eventName !== 'string' || eventName.length === 0) problems.push(`${where}.eventName must be a string`);
-  if (timestamp === undefined) problems.push(`${where}.timestamp must be an ISO-8601 time or epoch milliseconds`);
+  if (timestamp === undefined)
+    problems.push(
+      `${where}.timestamp must be an ISO-8601 time or epoch milliseconds between 1970 and ${new Date(maxTimestamp).toISOString()}`,
+    );
   if (!isRecord(raw.data)) problems.push(`${where}.data must be an object`);
-  if (problems.length > start) return undefined;
+  storageProblems({ eventId, eventName, eventInfo }, where, problems);
+  if (problems.length > 0) return held(problems);
   const data = normaliseData(raw.data as Record<string, unknown>);
   const name = eventName as string;
   const known = isEventName(name);
+  if (known) storageProblems(knownFields(name, data), `${where}.data`, problems);
+  if (problems.length > 0) return held(problems);
   if (known) {
     const checked = {
       eventId,
@@ -112,40 +173,51 @@ function parseEvent(raw: unknown, where: string, problems: string[]): MirrorEven
       eventInfo: typeof eventInfo === 'string' ? eventInfo : '',
       data: knownFields(name, data),
     };
-    const eventProblems = isValid(name, checked) ? [] : validateEvent(checked, where);
-    if (eventProblems.length > 0) {
-      problems.push(...eventProblems);
-      return undefined;
-    }
+    if (!isValid(name, checked)) return held(validateEvent(checked, where));
   }
   return {
-    eventId: eventId as string,
-    eventName: name,
-    timestamp: timestamp as number,
-    eventInfo: typeof eventInfo === 'string' ? eventInfo : '',
-    data,
-    known,
+    position,
+    ok: true,
+    event: {
+      eventId: eventId as string,
+      eventName: name,
+      timestamp: timestamp as number,
+      eventInfo: typeof eventInfo === 'string' ? eventInfo : '',
+      data,
+      known,
+    },
   };
 }
 
-/**
- * Checks and normalises a delivery body: ISO or epoch-ms timestamps, `learning_program` for `learningProgram`,
- * a missing `hasPassed` and unknown extra fields are accepted; an unknown event name is accepted (and reported
- * later); anything else wrong is a problem that rejects the whole body.
- */
-export function parseEnvelope(body: unknown): ParsedEnvelope {
+/** The envelope around the events: a positive `accountId` and a non-empty `events` array; the events are read one by one. */
+export function readEnvelopeShape(body: unknown): { ok: true; accountId: number; events: unknown[] } | { ok: false; problems: string[] } {
   if (!isRecord(body)) return { ok: false, problems: ['the body must be a JSON object { accountId, events }'] };
   const problems: string[] = [];
   const accountId = typeof body.accountId === 'string' && /^\d+$/.test(body.accountId) ? Number(body.accountId) : body.accountId;
   if (typeof accountId !== 'number' || !Number.isSafeInteger(accountId) || accountId < 1)
     problems.push('accountId must be a positive integer');
   if (!Array.isArray(body.events) || body.events.length === 0) problems.push('events must be a non-empty array');
-  if (problems.length > 0) return { ok: false, problems };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, accountId: accountId as number, events: body.events as unknown[] };
+}
+
+/**
+ * Checks and normalises a delivery body: ISO or epoch-ms timestamps, `learning_program` for `learningProgram`,
+ * a missing `hasPassed` and unknown extra fields are accepted; an unknown event name is accepted (and reported
+ * later). A wrong envelope is refused whole; an event that breaks the catalog, or holds what no column can, is
+ * listed in `unreadable` with its problems and the others are read.
+ */
+export function parseEnvelope(body: unknown): ParsedEnvelope {
+  const shape = readEnvelopeShape(body);
+  if (!shape.ok) return shape;
   const events: MirrorEvent[] = [];
-  (body.events as unknown[]).forEach((raw, index) => {
-    if (problems.length >= 10) return;
-    const event = parseEvent(raw, `events[${index}]`, problems);
-    if (event) events.push(event);
+  const unreadable: UnreadableEvent[] = [];
+  shape.events.forEach((raw, position) => {
+    const reading = readEvent(raw, position);
+    if (reading.ok) events.push(reading.event);
+    else {
+      const { ok: _ok, ...rest } = reading;
+      unreadable.push(rest);
+    }
   });
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, envelope: { accountId: accountId as number, events } };
+  return { ok: true, envelope: { accountId: shape.accountId, events, unreadable } };
 }

@@ -2,7 +2,7 @@
 import type { Selectable, Transaction } from 'kysely';
 import { eventDefinition } from '../catalog/index.ts';
 import { notifyOnApply } from './notify/record-notifications.ts';
-import { type MirrorEvent, parseEnvelope } from './parse-envelope.ts';
+import { type MirrorEvent, readEnvelopeShape, readEvent, type UnreadableEvent } from './parse-envelope.ts';
 import {
   emptyLearningObject,
   emptyLoInstance,
@@ -235,6 +235,62 @@ function subjectOf(event: MirrorEvent): string | undefined {
   return typeof loId === 'string' ? loId : undefined;
 }
 
+/** The body of an inbox row cannot be read as an envelope at all (the receiver never stores one): the row is poison. */
+export class UnreadableBatchError extends Error {
+  override name = 'UnreadableBatchError';
+}
+
+/**
+ * Records the events of a row that cannot be read or stored: each once in `held_events` (kept in the row's body, never
+ * applied) with an `unreadable_event` anomaly; a row read again after retry-failed only refreshes their problems.
+ */
+async function holdEvents(trx: Trx, inbox: InboxRow, accountId: number, unreadable: readonly UnreadableEvent[], now: number) {
+  if (unreadable.length === 0) return;
+  const rows = unreadable.map((event) => ({
+    inbox_id: inbox.id,
+    position: event.position,
+    account_id: accountId,
+    event_id: event.eventId ?? null,
+    event_name: event.eventName ?? null,
+    problems: event.problems.join('; '),
+    held_at: now,
+    resolved_at: null,
+  }));
+  const inserted = await trx
+    .insertInto('held_events')
+    .values(rows)
+    .onConflict((conflict) => conflict.columns(['inbox_id', 'position']).doNothing())
+    .returning('position')
+    .execute();
+  const fresh = new Set(inserted.map((row) => row.position));
+  const firstTime = rows.filter((row) => fresh.has(row.position));
+  if (firstTime.length > 0) {
+    await trx
+      .insertInto('anomalies')
+      .values(
+        firstTime.map((row) => ({
+          account_id: accountId,
+          kind: 'unreadable_event',
+          event_id: row.event_id,
+          event_name: row.event_name,
+          subject: `events[${row.position}]`,
+          detail: `held, not applied (kept in inbox row ${inbox.id}; learnhook mirror retry-failed reads it again): ${row.problems}`,
+          inbox_id: inbox.id,
+          recorded_at: now,
+        })),
+      )
+      .execute();
+  }
+  for (const row of rows.filter((candidate) => !fresh.has(candidate.position))) {
+    await trx
+      .updateTable('held_events')
+      .set({ problems: row.problems })
+      .where('inbox_id', '=', inbox.id)
+      .where('position', '=', row.position)
+      .execute();
+  }
+}
+
 /** Projects one inbox row (not yet processed) and marks it processed, all in the caller's transaction. */
 export async function projectBatch(trx: Trx, inbox: InboxRow, options: ProjectionOptions): Promise<ProjectionOutcome> {
   const outcome: ProjectionOutcome = {
@@ -245,14 +301,17 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
     sequence: { opened: [], closed: [] },
     touched: [],
   };
-  const parsed = parseEnvelope(JSON.parse(inbox.body));
-  const markDone = () => trx.updateTable('inbox').set({ processed_at: options.now }).where('id', '=', inbox.id).execute();
   // Test deliveries carry sample events outside the account's sequence: acknowledged, never applied.
-  if (!parsed.ok || inbox.test) {
-    await markDone();
+  if (inbox.test) {
+    await trx.updateTable('inbox').set({ processed_at: options.now }).where('id', '=', inbox.id).execute();
     return outcome;
   }
-  const { accountId, events } = parsed.envelope;
+  const shape = readEnvelopeShape(JSON.parse(inbox.body));
+  if (!shape.ok) throw new UnreadableBatchError(`inbox row ${inbox.id} is not a delivery envelope: ${shape.problems.join('; ')}`);
+  const { accountId } = shape;
+  const readings = shape.events.map((raw, position) => readEvent(raw, position));
+  const readable = readings.flatMap((reading) => (reading.ok ? [reading] : []));
+  const events = readable.map((reading) => reading.event);
   const base = { accountId, inboxId: inbox.id, now: options.now };
   if (inbox.seq_first !== null && inbox.seq_last !== null) {
     outcome.sequence = await trackSequence(trx, accountId, inbox.seq_first, inbox.seq_last, options.now);
@@ -263,33 +322,66 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
       await recordAnomaly(trx, { ...base, kind: 'gap_closed', detail: `sequence ${gap.firstMissing}-${gap.lastMissing} arrived` });
     }
   }
+  const unreadable = readings.flatMap((reading) => (reading.ok ? [] : [reading]));
+  await holdEvents(trx, inbox, accountId, unreadable, options.now);
+  // A row read again (retry-failed) resolves the events it held that can now be read.
+  if (inbox.held > 0 && readable.length > 0) {
+    await trx
+      .updateTable('held_events')
+      .set({ resolved_at: options.now })
+      .where('inbox_id', '=', inbox.id)
+      .where('resolved_at', 'is', null)
+      .where(
+        'position',
+        'in',
+        readable.map((reading) => reading.position),
+      )
+      .execute();
+  }
   // One statement records every event id of the batch; those it did not insert were applied before.
-  const fresh = new Set(
-    (
-      await trx
-        .insertInto('processed_events')
-        .values(
-          events.map((event) => ({
-            account_id: accountId,
-            event_id: event.eventId,
-            event_name: event.eventName,
-            event_at: event.timestamp,
-            inbox_id: inbox.id,
-          })),
-        )
-        .onConflict((conflict) => conflict.columns(['account_id', 'event_id']).doNothing())
-        .returning('event_id')
-        .execute()
-    ).map((row) => row.event_id),
+  const inserted =
+    events.length === 0
+      ? []
+      : await trx
+          .insertInto('processed_events')
+          .values(
+            events.map((event) => ({
+              account_id: accountId,
+              event_id: event.eventId,
+              event_name: event.eventName,
+              event_at: event.timestamp,
+              inbox_id: inbox.id,
+            })),
+          )
+          .onConflict((conflict) => conflict.columns(['account_id', 'event_id']).doNothing())
+          .returning('event_id')
+          .execute();
+  const fresh = new Set(inserted.map((row) => row.event_id));
+  const seenBefore = events.filter((event) => !fresh.has(event.eventId)).map((event) => event.eventId);
+  // Events this very row applied before it was read again are no duplicates: they are skipped without a word.
+  const appliedByThisRow = new Set(
+    seenBefore.length === 0
+      ? []
+      : (
+          await trx
+            .selectFrom('processed_events')
+            .select('event_id')
+            .where('account_id', '=', accountId)
+            .where('inbox_id', '=', inbox.id)
+            .where('event_id', 'in', [...new Set(seenBefore)])
+            .execute()
+        ).map((row) => row.event_id),
   );
   for (const event of events) {
-    outcome.newestEventAt = Math.max(outcome.newestEventAt ?? event.timestamp, event.timestamp);
     // Deleting on first use makes a second copy within the same batch a duplicate too.
     if (!fresh.delete(event.eventId)) {
+      if (appliedByThisRow.has(event.eventId)) continue;
+      outcome.newestEventAt = Math.max(outcome.newestEventAt ?? event.timestamp, event.timestamp);
       outcome.duplicates++;
       await recordAnomaly(trx, { ...base, event, kind: 'duplicate_event', detail: 'this eventId was applied before; skipped' });
       continue;
     }
+    outcome.newestEventAt = Math.max(outcome.newestEventAt ?? event.timestamp, event.timestamp);
     if (!event.known) {
       await recordAnomaly(trx, {
         ...base,
@@ -311,6 +403,6 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
       await recordAnomaly(trx, { ...base, event, kind: observation.kind, detail: observation.detail, ...(subject ? { subject } : {}) });
     }
   }
-  await markDone();
+  await trx.updateTable('inbox').set({ processed_at: options.now, held: unreadable.length }).where('id', '=', inbox.id).execute();
   return outcome;
 }

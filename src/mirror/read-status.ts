@@ -1,4 +1,4 @@
-// What GET /status and /metrics show: inbox backlog and set-aside rows, lag, counts of every anomaly kind, open gaps, enrichment.
+// What GET /status and /metrics show: inbox backlog, set-aside rows and held events, lag, counts of every anomaly kind, open gaps, enrichment.
 import { sql } from 'kysely';
 import type { MirrorContext } from './mirror-context.ts';
 import { type NotifyStatus, readNotifyStatus } from './notify/read-notify-status.ts';
@@ -7,7 +7,8 @@ import { type IncompleteSubscription, subscriptionWatch } from './watch-subscrip
 
 export interface MirrorStatus {
   /** `setAside`: rows that failed `--projection-attempts` times and wait for `learnhook mirror retry-failed`. */
-  inbox: { backlog: number; oldestPendingAgeMs: number; received: number; setAside: number };
+  /** `heldEvents`: events kept unapplied because they could not be read or stored, waiting for `retry-failed` after an upgrade. */
+  inbox: { backlog: number; oldestPendingAgeMs: number; received: number; setAside: number; heldEvents: number };
   /** How long the oldest pending delivery has waited in the inbox; 0 when nothing is pending (old events are not lag). */
   lagMs: number;
   lastAppliedAt: string | null;
@@ -21,6 +22,10 @@ export interface MirrorStatus {
     unknown: number;
     /** Inbox rows ever set aside (each also an `unprocessable` anomaly). */
     unprocessable: number;
+    /** Events ever held as unreadable (each an `unreadable_event` anomaly). */
+    unreadable: number;
+    /** `learnhook-sequence` headers ignored because they were not a valid range. */
+    badSequences: number;
   };
   openGaps: Array<{ accountId: number; firstMissing: number; lastMissing: number; since: string }>;
   /** Accounts whose webhook (per its `learnhook-events` header) lacks events the tables depend on; empty when all is well. */
@@ -46,6 +51,11 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
     .where('failed_at', 'is not', null)
     .where('processed_at', 'is', null)
     .executeTakeFirstOrThrow();
+  const held = await db
+    .selectFrom('held_events')
+    .select(sql<number>`count(*)`.as('count'))
+    .where('resolved_at', 'is', null)
+    .executeTakeFirstOrThrow();
   const received = await db.selectFrom('inbox').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
   const applied = await db.selectFrom('processed_events').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
   const kinds = await db
@@ -70,6 +80,7 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       oldestPendingAgeMs: backlog.oldest === null ? 0 : Math.max(0, now - Number(backlog.oldest)),
       received: Number(received.count),
       setAside: Number(setAside.count),
+      heldEvents: Number(held.count),
     },
     lagMs: Number(backlog.count) === 0 || backlog.oldest === null ? 0 : Math.max(0, now - Number(backlog.oldest)),
     lastAppliedAt: lastAppliedAt === undefined ? null : new Date(lastAppliedAt).toISOString(),
@@ -82,6 +93,8 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       gaps: byKind.get('gap') ?? 0,
       unknown: byKind.get('unknown_event') ?? 0,
       unprocessable: byKind.get('unprocessable') ?? 0,
+      unreadable: byKind.get('unreadable_event') ?? 0,
+      badSequences: byKind.get('bad_sequence') ?? 0,
     },
     openGaps: gaps.map((gap) => ({
       accountId: gap.account_id,

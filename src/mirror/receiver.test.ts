@@ -103,20 +103,49 @@ for (const dialect of dialects) {
       const good = envelope(11, [enrollment('b-1', '2026-01-01T10:00:00.000Z')]);
       assert.equal((await deliver(mirror, { body: '{"accountId": 11, "events": [' })).status, 400);
       assert.equal((await deliver(mirror, { body: envelope(11, []) })).status, 400);
-      assert.equal(
-        (await deliver(mirror, { body: JSON.stringify({ accountId: 11, events: [{ eventName: 'COURSE_ENROLLMENT' }] }) })).status,
-        400,
-      );
-      const wrongData = envelope(11, [{ ...enrollment('b-2', '2026-01-01T10:00:00.000Z'), data: { userId: 'x' } }]);
-      const rejected = await deliver(mirror, { body: wrongData });
-      assert.equal(rejected.status, 400);
-      assert.match(String((rejected.json.error as { message: string }).message), /events\[0\]\.data/);
+      const noAccount = await deliver(mirror, { body: envelope(0, [enrollment('b-2', '2026-01-01T10:00:00.000Z')]) });
+      assert.equal(noAccount.status, 400);
+      assert.match(String((noAccount.json.error as { message: string }).message), /accountId/);
+      assert.equal((await deliver(mirror, { body: JSON.stringify({ accountId: 11, events: {} }) })).status, 400);
+      assert.equal((await deliver(mirror, { body: good, batchId: `msg_${'x'.repeat(300)}` })).status, 400);
       assert.equal((await deliver(mirror, { body: good, signWith: `whsec_${randomBytes(24).toString('base64')}` })).status, 401);
       assert.equal((await deliver(mirror, { body: good, signedAt: Date.now() - 10 * 60_000 })).status, 401);
       assert.equal((await deliver(mirror, { body: good, headers: { 'webhook-signature': 'v1,AAAA' } })).status, 401);
       const huge = envelope(11, [enrollment('b-3', '2026-01-01T10:00:00.000Z', { padding: 'x'.repeat(70 * 1024) })]);
       assert.equal((await deliver(mirror, { body: huge })).status, 413);
       assert.equal(await inboxCount(), before);
+    });
+
+    test('a signed envelope is acknowledged even when its events are wrong: those are held, the others applied', async () => {
+      const wrong = [
+        { eventName: 'COURSE_ENROLLMENT' },
+        { ...enrollment('b-4', '2026-01-01T10:00:00.000Z'), data: { userId: 'x' } },
+        enrollment('b-5', '2026-01-01T10:00:00.000Z'),
+      ];
+      const result = await deliver(mirror, { body: envelope(17, wrong) });
+      assert.equal(result.status, 202);
+      await mirror.projector.drain();
+      const held = await mirror.context.database.db
+        .selectFrom('anomalies')
+        .select(['event_id', 'detail'])
+        .where('account_id', '=', 17)
+        .where('kind', '=', 'unreadable_event')
+        .orderBy('id')
+        .execute();
+      assert.deepEqual(
+        held.map((anomaly) => anomaly.event_id),
+        [null, 'b-4'],
+      );
+      assert.match(held[1]?.detail ?? '', /events\[1\]\.data/);
+      const applied = await mirror.context.database.db
+        .selectFrom('processed_events')
+        .select('event_id')
+        .where('account_id', '=', 17)
+        .execute();
+      assert.deepEqual(
+        applied.map((row) => row.event_id),
+        ['b-5'],
+      );
     });
 
     test("the guide's variants are accepted: epoch-ms timestamps, learning_program, no hasPassed, extra fields, unknown events", async () => {

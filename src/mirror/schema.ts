@@ -19,6 +19,22 @@ export interface InboxTable {
   last_error: string | null;
   /** When the row was set aside after `--projection-attempts` failures; it is skipped until retried. */
   failed_at: number | null;
+  /** Events of this row held (unreadable or unstorable) when it was last applied. */
+  held: Generated<number>;
+}
+
+/** An event of an inbox row that could not be read or stored: kept in the row's body, never applied until read again. */
+export interface HeldEventsTable {
+  id: Generated<number>;
+  inbox_id: number;
+  /** Index of the event in the body's `events` array. */
+  position: number;
+  account_id: number;
+  event_id: string | null;
+  event_name: string | null;
+  problems: string;
+  held_at: number;
+  resolved_at: number | null;
 }
 
 export interface ProcessedEventsTable {
@@ -212,6 +228,7 @@ export interface NotificationChannelsTable {
 export interface MirrorSchema {
   inbox: InboxTable;
   processed_events: ProcessedEventsTable;
+  held_events: HeldEventsTable;
   learning_objects: LearningObjectsTable;
   lo_instances: LoInstancesTable;
   enrollments: EnrollmentsTable;

@@ -17,6 +17,13 @@ export interface IncomingBatch {
 
 export type StoreResult = { stored: true; inboxId: number } | { stored: false; duplicateOf: number };
 
+/** Why a `learnhook-sequence` header given with a batch is ignored for gap tracking; undefined when it is absent or valid. */
+export function sequenceProblem(batch: IncomingBatch): string | undefined {
+  if (batch.sequence === undefined || parseSequenceRange(batch.sequence) !== undefined) return undefined;
+  const shown = batch.sequence.length > 100 ? `${batch.sequence.slice(0, 100)}…` : batch.sequence;
+  return `learnhook-sequence ${JSON.stringify(shown)} is not a range first-last of whole numbers from 1 to ${Number.MAX_SAFE_INTEGER}; the batch is stored and applied, but not counted for gaps`;
+}
+
 function inboxRow(batch: IncomingBatch, now: number): Insertable<InboxTable> {
   const range = parseSequenceRange(batch.sequence);
   return {
@@ -66,6 +73,28 @@ async function insertGroup(
     const id = inserted.get(item.batch.batchId as string);
     if (id !== undefined && firstOfId.get(item.batch.batchId as string) === item) results[item.index] = { stored: true, inboxId: id };
     else duplicates.push(item);
+  }
+  const badSequences = group.flatMap((item, index) => {
+    const result = results[index];
+    const detail = sequenceProblem(item.batch);
+    return result?.stored && detail ? [{ item, inboxId: result.inboxId, detail }] : [];
+  });
+  if (badSequences.length > 0) {
+    await trx
+      .insertInto('anomalies')
+      .values(
+        badSequences.map(({ item, inboxId, detail }) => ({
+          account_id: item.batch.accountId,
+          kind: 'bad_sequence',
+          event_id: null,
+          event_name: null,
+          subject: item.batch.batchId ?? null,
+          detail,
+          inbox_id: inboxId,
+          recorded_at: item.now,
+        })),
+      )
+      .execute();
   }
   if (duplicates.length > 0) {
     const known = await trx
