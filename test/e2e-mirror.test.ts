@@ -117,7 +117,7 @@ for (const dialect of dialects) {
           auth: { type: 'signature' },
         });
         accountIds.push(account.id);
-        secrets.push(webhook.secret);
+        secrets.push(`${account.id}=${webhook.secret}`);
         webhookIds.set(account.id, webhook.id);
       }
       mirror = await startMirror(
@@ -126,7 +126,7 @@ for (const dialect of dialects) {
             db: await dialect.freshUrl(),
             port: 0,
             logLevel: 'warn',
-            mirrorSecret: secrets.join(' '),
+            mirrorSecret: secrets.join(','),
             api: producer.url,
             apiToken: adminToken,
           },

@@ -3,11 +3,11 @@ import Fastify, { type FastifyInstance, LogController, type RouteOptions } from 
 import type { Registry } from 'prom-client';
 import { replayHeader, sequenceHeader, subscribedEventsHeader, testHeader, webhookIdHeader } from '../catalog/index.ts';
 import { createFlowLog } from '../flow-log.ts';
+import { authenticate, hasCredentials, parseCredentials } from '../mirror/credentials.ts';
 import type { MirrorContext } from '../mirror/mirror-context.ts';
 import { readEnvelopeShape } from '../mirror/parse-envelope.ts';
 import { readStatus } from '../mirror/read-status.ts';
 import { InboxWriter } from '../mirror/store-batch.ts';
-import { verify } from '../mirror/verify.ts';
 import { subscriptionWatch } from '../mirror/watch-subscriptions.ts';
 import { ApiError, frameworkErrors, installErrorHandler } from './errors.ts';
 import { registerMirrorViews } from './mirror-views.ts';
@@ -40,7 +40,9 @@ export function buildMirrorApp(
   // The HTTP fuzzer in test/faults finds every route this way.
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
   installErrorHandler(app);
-  const secrets = context.settings.mirrorSecret.split(/\s+/).filter(Boolean);
+  const credentials = parseCredentials(context.settings.mirrorSecret, context.settings.mirrorBasicAuth);
+  // Accounts written through a credential bound to no account: a second one means several tenants share a secret.
+  const unboundAccounts = new Set<number>();
   const inbox = new InboxWriter(context.database);
   const subscriptions = subscriptionWatch(context);
   // A refused delivery is logged with its reason (a wrong secret shows at once), summed per interval at high rates.
@@ -59,9 +61,7 @@ export function buildMirrorApp(
 
   app.post('/webhook', async (request, reply) => {
     const payload = typeof request.body === 'string' ? request.body : '';
-    const verdict = verify(payload, request.headers, {
-      secrets,
-      basicAuth: context.settings.mirrorBasicAuth,
+    const verdict = authenticate(payload, request.headers, credentials, {
       toleranceMs: context.settings.signatureTolerance,
       now: context.now(),
     });
@@ -78,7 +78,23 @@ export function buildMirrorApp(
     const envelope = readEnvelopeShape(body);
     if (!envelope.ok)
       throw refuse(400, 'invalid_envelope', `the body is not a delivery envelope: ${envelope.problems.join('; ')}`, envelope.problems);
-    subscriptions.observe(envelope.accountId, headerText(request.headers[subscribedEventsHeader]));
+    const { accountId } = envelope;
+    if (verdict.accounts !== 'any' && !verdict.accounts.has(accountId)) {
+      throw refuse(
+        401,
+        'wrong_account',
+        `the delivery is for account ${accountId}, but its credentials are bound to account ${[...verdict.accounts].join(', ')}; nothing was stored`,
+      );
+    }
+    if (verdict.accounts === 'any' && hasCredentials(credentials) && !unboundAccounts.has(accountId)) {
+      unboundAccounts.add(accountId);
+      if (unboundAccounts.size === 2) {
+        context.logger.warn(
+          `deliveries for accounts ${[...unboundAccounts].join(' and ')} were verified with a credential bound to no account: whoever holds it can write every account's rows; bind each secret to its account (--secret ${[...unboundAccounts][0]}=whsec_…,${accountId}=whsec_…)`,
+        );
+      }
+    }
+    subscriptions.observe(accountId, headerText(request.headers[subscribedEventsHeader]));
     const batchId = headerText(request.headers[webhookIdHeader]);
     if (batchId !== undefined && batchId.length > maxBatchIdLength)
       throw refuse(400, 'invalid_envelope', `the webhook-id header is ${batchId.length} characters long; at most ${maxBatchIdLength}`);
@@ -87,7 +103,7 @@ export function buildMirrorApp(
       {
         ...(batchId ? { batchId } : {}),
         ...(sequence !== undefined ? { sequence } : {}),
-        accountId: envelope.accountId,
+        accountId,
         eventCount: envelope.events.length,
         body: payload,
         replay: headerText(request.headers[replayHeader]) === 'true',

@@ -1,12 +1,14 @@
 // Starts the mirror in this process: its own database and migrations, the receiver, the projector and the enricher.
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildMirrorApp } from '../api/mirror-app.ts';
 import { registerRuleRoutes } from '../api/mirror-rules.ts';
 import type { Settings } from '../config.ts';
 import type { RunningService } from '../server.ts';
 import { openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
+import { hasCredentials, parseCredentials } from './credentials.ts';
 import { type RunningEnricher, startEnricher } from './enricher.ts';
 import { createMirrorContext, type MirrorContext } from './mirror-context.ts';
 import { createMirrorMetrics } from './mirror-metrics.ts';
@@ -34,17 +36,22 @@ export function mirrorDatabaseUrl(settings: Settings): string {
   return settings.db || `sqlite:${path.join(settings.dataDir, 'mirror.db')}`;
 }
 
-export async function startMirror(settings: Settings, options: { now?: () => number } = {}): Promise<RunningMirror> {
+export async function startMirror(settings: Settings, options: { now?: () => number; logger?: Logger } = {}): Promise<RunningMirror> {
   checkNotifySettings(settings);
+  // Wrong credential settings stop the start before anything is opened.
+  const credentials = parseCredentials(settings.mirrorSecret, settings.mirrorBasicAuth);
   // Every acknowledgement commits a ~2 KB body: SQLite's default checkpoint (every 1000 WAL pages) would copy and
   // sync the file ten times as often, which was half the cost of a commit in the receiver's profile. The WAL grows
   // to about 40 MB between checkpoints.
   const database = await openDatabase<MirrorSchema>(mirrorDatabaseUrl(settings), { walAutocheckpointPages: 10_000 });
   await migrate(database as Parameters<typeof migrate>[0], 'mirror');
 
-  const context = createMirrorContext(settings, database, options.now ? { now: options.now } : {});
-  if (!settings.mirrorSecret && !settings.mirrorBasicAuth) {
-    context.logger.warn('no --secret and no --basic-auth: the mirror accepts deliveries from anyone');
+  const context = createMirrorContext(settings, database, {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  if (!hasCredentials(credentials)) {
+    context.logger.warn('no --secret and no --basic-auth: the mirror accepts deliveries from anyone, for any account');
   }
   const projector = startProjector(context);
   const notifier = startNotifier(context);
