@@ -1,6 +1,7 @@
 // The background loop that applies inbox rows in receipt order, each in its own transaction, and raises alerts.
 import { createFlowLog } from '../flow-log.ts';
 import type { RunningService } from '../server.ts';
+import { isTransientDatabaseError } from '../store/transient-errors.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
 import { type ProjectionFailure, recordProjectionFailure } from './record-projection-failure.ts';
@@ -17,7 +18,8 @@ const existingRows = new WeakMap<object, Set<string>>();
 /**
  * Applies the oldest pending inbox row; undefined when none is pending. A row whose projection throws is counted
  * (the error is thrown on, and the row is tried again later) until it has failed `--projection-attempts` times:
- * then it is set aside and its failure is returned, so the rows behind it are applied.
+ * then it is set aside and its failure is returned, so the rows behind it are applied. Transient database errors
+ * (deadlocks, SQLITE_BUSY, a lost connection) are thrown on without counting.
  */
 export async function projectNext(
   context: MirrorContext,
@@ -60,7 +62,8 @@ export async function projectNext(
       return { ...outcome, accountId: row.account_id, waitedMs: Math.max(0, now - row.received_at) };
     })
     .catch(async (error: unknown) => {
-      if (!applying) throw error;
+      // A lock conflict or a lost connection says nothing about the row: it is not counted (the loop backs off).
+      if (!applying || isTransientDatabaseError(error)) throw error;
       const failure = await recordProjectionFailure(context, applying, error);
       if (!failure.setAside) throw error;
       return { setAside: failure };
@@ -81,6 +84,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
   const enrich = Boolean(context.settings.api);
   let stopped = false;
   let wake: (() => void) | undefined;
+  let stopWaiting: (() => void) | undefined;
   let lagAlerting = false;
   let running: Promise<number> | undefined;
 
@@ -162,18 +166,35 @@ export function startProjector(context: MirrorContext): RunningProjector {
   const onStored = () => wake?.();
   context.signals.on('inbox-stored', onStored);
   const loop = (async () => {
+    // Consecutive transient failures: each doubles the wait (up to 16 poll intervals), and new deliveries do not
+    // cut it short, so a database that is restarting is not hammered.
+    let transientFailures = 0;
     while (!stopped) {
+      let delay = context.settings.pollIntervalMs;
       try {
         await drain();
+        if (transientFailures > 0) context.logger.info('the projector is applying inbox rows again');
+        transientFailures = 0;
       } catch (error) {
-        context.logger.error({ err: error }, `the projector stopped on an error; it tries again in ${context.settings.pollIntervalMs} ms`);
+        if (isTransientDatabaseError(error)) {
+          transientFailures++;
+          delay = context.settings.pollIntervalMs * 2 ** Math.min(transientFailures - 1, 4);
+          context.logger.warn(
+            { err: error },
+            `the projector's database is busy or unreachable (${(error as Error).message}); it tries again in ${delay} ms`,
+          );
+        } else {
+          context.logger.error({ err: error }, `the projector stopped on an error; it tries again in ${delay} ms`);
+        }
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, context.settings.pollIntervalMs);
-        wake = () => {
+        const timer = setTimeout(resolve, delay);
+        const wakeUp = () => {
           clearTimeout(timer);
           resolve();
         };
+        wake = transientFailures > 0 ? undefined : wakeUp;
+        stopWaiting = wakeUp;
       });
       wake = undefined;
     }
@@ -185,7 +206,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
     async stop() {
       stopped = true;
       context.signals.off('inbox-stored', onStored);
-      wake?.();
+      stopWaiting?.();
       await loop;
       flow.stop();
     },
