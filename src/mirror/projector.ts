@@ -166,7 +166,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
   const onStored = () => wake?.();
   context.signals.on('inbox-stored', onStored);
   const loop = (async () => {
-    // Consecutive transient failures: each doubles the wait (up to 16 poll intervals), and new deliveries do not
+    // Consecutive transient failures: each doubles the wait (up to 8 poll intervals), and new deliveries do not
     // cut it short, so a database that is restarting is not hammered.
     let transientFailures = 0;
     while (!stopped) {
@@ -178,7 +178,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
       } catch (error) {
         if (isTransientDatabaseError(error)) {
           transientFailures++;
-          delay = context.settings.pollIntervalMs * 2 ** Math.min(transientFailures - 1, 4);
+          delay = context.settings.pollIntervalMs * 2 ** Math.min(transientFailures - 1, 3);
           context.logger.warn(
             { err: error },
             `the projector's database is busy or unreachable (${(error as Error).message}); it tries again in ${delay} ms`,

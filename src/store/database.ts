@@ -176,8 +176,13 @@ const pgTypes = {
 
 function openPostgres<Schema>(url: string, poolSize: number): Database<Schema> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
-  // An idle client that loses its server must not crash the process; the next query reports the error.
+  // A client that loses its server must not crash the process, idle or checked out (inside a transaction, between two
+  // queries, an 'error' event without a listener would): the query under way, or the next one, fails with the error
+  // and the loop that owns it tries again; the pool drops the broken client when it is released and opens a new one.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     ...postgresCapabilities,
