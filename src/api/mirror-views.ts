@@ -46,8 +46,8 @@ export function registerMirrorViews(app: FastifyInstance, context: MirrorContext
     const ids = body.ids;
     if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => Number.isSafeInteger(id) && (id as number) > 0)))
       throw new ApiError(400, 'bad_request', 'ids: give inbox row ids as positive whole numbers, or leave it out for all');
-    const count = await retryFailed(context.database, ids as number[] | undefined);
-    if (count > 0) context.signals.emit('inbox-stored');
-    return { retried: count };
+    const { rows, heldEvents } = await retryFailed(context.database, ids as number[] | undefined);
+    if (rows + heldEvents > 0) context.signals.emit('inbox-stored');
+    return { retried: rows, heldEvents };
   });
 }
