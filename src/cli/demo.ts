@@ -51,7 +51,9 @@ export function addDemoCommand(program: Command): void {
     const path = await import('node:path');
     const { startDemo } = await import('../demo/start-demo.ts');
     const demo = await startDemo(settings, { mirrorPort: port(String(options.mirrorPort)), rate, learners, seed });
-    const db = quoted(path.relative(process.cwd(), demo.mirrorDbPath) || demo.mirrorDbPath);
+    // Relative when it lies under the current folder (short to paste); a --data-dir elsewhere keeps its own path.
+    const relative = path.relative(process.cwd(), demo.mirrorDbPath);
+    const db = quoted(relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : demo.mirrorDbPath);
     const query =
       'SELECT e.user_id, u.name, e.lo_instance_id, e.status, e.progress_percent FROM enrollments e LEFT JOIN users u USING (account_id, user_id) LIMIT 10';
     const lines = [
