@@ -120,6 +120,11 @@ describe('mistakes are one line', () => {
 
   test('a bad --db URL and a port in use', async () => {
     assertOneLine(await runCli(['serve', '--db', 'mysql://x', '--data-dir', dataDir]), /^learnhook: unknown database "mysql:\/\/x"/);
+    // A PostgreSQL URL with no host: pg only parses it on connecting; the password stays out of the line.
+    assertOneLine(
+      await runCli(['serve', '--db', 'postgres://someone:secret@', '--port', '0', '--log-level', 'silent']),
+      /^learnhook: the database URL \(postgres:\/\/someone:\*\*\*@\) is not a valid URL/,
+    );
     const taken = http.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as AddressInfo;

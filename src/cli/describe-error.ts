@@ -74,6 +74,13 @@ export function describeError(error: unknown): Described | undefined {
     case '28P01':
     case '28000':
       return { line: `PostgreSQL refused the login${where}: ${error.message}; check the user and password in --db`, exitCode: 1 };
+    // pg parses the URL only when it first connects; a malformed one (e.g. postgres://user:pass@ with no host)
+    // surfaces here as Node's URL error.
+    case 'ERR_INVALID_URL':
+      return {
+        line: `the database URL${where} is not a valid URL: use postgres://user@host:port/database or sqlite:PATH`,
+        exitCode: 2,
+      };
     case 'SQLITE_CANTOPEN':
       return { line: `cannot open the SQLite file${where}: check that its folder exists and is writable`, exitCode: 1 };
     case 'SQLITE_BUSY':
