@@ -113,6 +113,11 @@ for (const dialect of dialects) {
       assert.doesNotMatch(named, /127\.0\.0\.1|::1/);
     });
 
+    test('a learner for an account that does not exist is 404, not a foreign-key 500 (simulate --account 999 met it)', async () => {
+      const message = await refused(404, 'POST', '/v1/accounts/987654/users', { name: 'Ada', email: 'ada@example.com' }, adminToken);
+      assert.match(message, /account 987654/);
+    });
+
     test('two accounts never share one id: an explicit id that JavaScript would round is refused', async () => {
       await refused(400, 'POST', '/v1/accounts', { id: 2 ** 53 + 1, name: 'Rounded' }, adminToken);
     });

@@ -14,6 +14,9 @@ export interface NewUser {
 export async function createUser(context: ProducerContext, accountId: number, input: NewUser): Promise<User> {
   const now = context.now();
   const db = context.database.db;
+  // Checked first: otherwise the insert's foreign key fails and an unknown account answers 500 instead of 404.
+  const account = await db.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst();
+  if (!account) throw notFound(`account ${accountId}`);
   const taken = await db
     .selectFrom('users')
     .select('id')
