@@ -165,12 +165,24 @@ async function send(app: FastifyInstance, request: FuzzedRequest) {
   const headers: Record<string, string> = { ...request.headers };
   if (request.authorization !== undefined) headers.authorization = request.authorization;
   if (request.body !== undefined) headers['content-type'] ??= 'application/json';
-  return app.inject({
+  const answer = await app.inject({
     method: request.method,
     url: request.url,
     headers,
     ...(request.body === undefined ? {} : { payload: request.body }),
+    // Resolves at the head of the answer, so a stream that never ends (GET …/live) cannot hang the run.
+    payloadAsStream: true,
   });
+  const stream = answer.stream();
+  const answered = { statusCode: answer.statusCode, headers: answer.headers };
+  // An accepted Server-Sent Events stream stays open until the app closes (which ends it): its head is the answer.
+  if (String(answer.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    stream.destroy();
+    return { ...answered, body: '' };
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return { ...answered, body: Buffer.concat(chunks).toString('utf8') };
 }
 
 /** Runs every kind of bad request against every route and checks each answer and the store around it. */
