@@ -222,7 +222,12 @@ for (const dialect of dialects) {
       assert.match(script.headers.get('content-type') ?? '', /javascript/);
       const etag = script.headers.get('etag') ?? '';
       assert.equal((await fetch(`${base}/assets/dashboard.js`, { headers: { 'if-none-match': etag } })).status, 304);
-      assert.equal((await fetch(`${base}/assets/nothing.js`)).status, 404);
+      // A missing file is refused like every other route: a JSON error an operator can read, not bare text.
+      const missing = await fetch(`${base}/assets/nothing.js`);
+      assert.equal(missing.status, 404);
+      assert.deepEqual(await missing.json(), {
+        error: { code: 'not_found', message: 'nothing.js is not a file of this page (see / for the page)' },
+      });
       const docs = (await (await fetch(`${base}/docs`)).json()) as { paths: Record<string, unknown> };
       for (const path of [
         '/v1/me',

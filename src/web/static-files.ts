@@ -36,8 +36,10 @@ function loadFolder(folder: string): Map<string, StaticFile> {
 /** Registers GET `/` (the given page) and GET `/assets/{file}` on an app; routes are hidden from the OpenAPI document. */
 export function servePage(app: FastifyInstance, page: string, folder = publicFolder): void {
   const files = loadFolder(folder);
-  const reply = (file: StaticFile | undefined, ifNoneMatch: string | undefined, res: import('fastify').FastifyReply) => {
-    if (!file) return res.status(404).type('text/plain; charset=utf-8').send('not found');
+  const reply = (name: string, file: StaticFile | undefined, ifNoneMatch: string | undefined, res: import('fastify').FastifyReply) => {
+    // The same refusal shape as every other route, so tools and fuzzers read it like the API's.
+    if (!file)
+      return res.status(404).send({ error: { code: 'not_found', message: `${name} is not a file of this page (see / for the page)` } });
     res.header('etag', file.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
     if (ifNoneMatch === file.etag) return res.status(304).send();
     return res.type(file.type).send(file.body);
@@ -49,9 +51,9 @@ export function servePage(app: FastifyInstance, page: string, folder = publicFol
       'content-security-policy',
       "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:",
     );
-    return reply(pageFile, request.headers['if-none-match'], res);
+    return reply(page, pageFile, request.headers['if-none-match'], res);
   });
   app.get<{ Params: { file: string } }>('/assets/:file', { schema: { hide: true } }, async (request, res) =>
-    reply(files.get(request.params.file), request.headers['if-none-match'], res),
+    reply(request.params.file, files.get(request.params.file), request.headers['if-none-match'], res),
   );
 }
