@@ -120,7 +120,12 @@ export class WebhookStream {
   /** Asks for the current state to be written; returns at once. */
   write(): void {
     this.#dirty = true;
-    if (!this.#writing) this.#writing = this.#writeWhileDirty();
+    // A stopped stream writes nothing more. Starting the writer anyway would end it before the assignment below
+    // (its loop would not run, so its `finally` clears #writing synchronously), leaving a settled promise in #writing
+    // that flush() then awaits forever in a loop of microtasks that starves the process (seen after a PostgreSQL
+    // restart under load: serve at 80 % CPU, /healthz unanswered, the webhook stuck).
+    if (this.#writing || this.stopped !== null) return;
+    this.#writing = this.#writeWhileDirty();
   }
 
   /** Writes what the database does not hold yet (acknowledgements, planned batches) and waits for it, or for a stop. */
