@@ -4,22 +4,11 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { request } from 'undici';
+import { seededRandom } from '../../src/platform/rules/progress.ts';
 
 /** Kinds of fault the receiver injects into a delivery. */
 export const receiverFaults = ['status500', 'reset', 'answerLost', 'lateAnswer', 'slowBody', 'refused'] as const;
 export type ReceiverFault = (typeof receiverFaults)[number];
-
-/** A small seeded generator (mulberry32): the same seed injects the same faults in the same order of requests. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One delivery the mirror answered, as the proxy saw it. */
 export interface ForwardedDelivery {

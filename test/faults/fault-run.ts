@@ -8,11 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { sampleEvent } from '../../src/catalog/index.ts';
 import type { MirrorSchema } from '../../src/mirror/schema.ts';
+import { seededRandom } from '../../src/platform/rules/progress.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { type LearnhookProcess, learnhookProcess, type UnexpectedExit } from '../support/learnhook-process.ts';
 import { type PrivatePostgres, startPrivatePostgres } from '../support/private-postgres.ts';
 import { freePort } from '../support/test-receiver.ts';
-import { type ChaosReceiver, type ReceiverFault, receiverFaults, seededRandom, startChaosReceiver } from './chaos-receiver.ts';
+import { type ChaosReceiver, type ReceiverFault, receiverFaults, startChaosReceiver } from './chaos-receiver.ts';
 
 export const processFaults = ['killServe', 'killWorker', 'killMirror', 'postgresRestart'] as const;
 export type ProcessFault = (typeof processFaults)[number];
