@@ -1,13 +1,14 @@
 // What the producer's parts share in one process: settings, the database, the clock, the logger and in-process signals.
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
+import { type ClusterSession, LocalSession } from './cluster/cluster-session.ts';
 import type { Settings } from './config.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { loadSecretKey } from './secrets/secret-key.ts';
 import type { Database } from './store/database.ts';
 import type { ProducerSchema } from './store/schema.ts';
 
-/** Signals between the parts of one process (across processes, PostgreSQL's LISTEN/NOTIFY carries them). */
+/** Signals between the parts of one process; `relayedProducerSignals` go to the other processes too (LISTEN/NOTIFY). */
 export interface ProducerSignals {
   /** New events were committed to these accounts' logs: the dispatcher should look at their webhooks. */
   'events-appended': [accountIds: readonly number[]];
@@ -31,6 +32,8 @@ export interface ProducerContext {
   /** Current time in epoch milliseconds; tests pass a controllable clock. */
   now(): number;
   signals: EventEmitter<ProducerSignals>;
+  /** This process's membership of the cluster: its lease owner name, liveness, wake-ups and leads. */
+  cluster: ClusterSession;
 }
 
 export function createLogger(level: string, name = 'learnhook'): Logger {
@@ -40,7 +43,7 @@ export function createLogger(level: string, name = 'learnhook'): Logger {
 export function createProducerContext(
   settings: Settings,
   database: Database<ProducerSchema>,
-  options: { logger?: Logger; now?: () => number; secrets?: SecretBox } = {},
+  options: { logger?: Logger; now?: () => number; secrets?: SecretBox; cluster?: ClusterSession } = {},
 ): ProducerContext {
   return {
     settings,
@@ -49,5 +52,6 @@ export function createProducerContext(
     secrets: options.secrets ?? new SecretBox(loadSecretKey(settings)),
     now: options.now ?? Date.now,
     signals: new EventEmitter<ProducerSignals>(),
+    cluster: options.cluster ?? new LocalSession(),
   };
 }

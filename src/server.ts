@@ -1,8 +1,10 @@
 // Starts the producer in this process: database, migrations, HTTP API and the background services.
 import path from 'node:path';
 import { buildApp, type LearnhookApp } from './api/app.ts';
+import { type ClusterSession, openClusterSession } from './cluster/cluster-session.ts';
+import { idListSignal, idSignal, relaySignals } from './cluster/relay-signals.ts';
 import type { Settings } from './config.ts';
-import { createProducerContext, type ProducerContext } from './context.ts';
+import { createLogger, createProducerContext, type ProducerContext } from './context.ts';
 import { startDelivery } from './delivery/delivery-service.ts';
 import { scheduledEventRelease } from './platform/release-scheduled-events.ts';
 import { newToken } from './secrets/account-token.ts';
@@ -50,20 +52,38 @@ function servicesFor(options: StartOptions): ProducerService[] {
   return services;
 }
 
+/** Signals every producer process sends to the others on its database, so their dispatchers and live views wake. */
+const relayedProducerSignals = [idListSignal('events-appended'), idSignal('webhook-changed')];
+
+/** Leaves the cluster (giving back its leads and liveness) and closes the database, once the services have stopped. */
+async function closeAll(context: ProducerContext, stopRelay: () => void): Promise<void> {
+  stopRelay();
+  await context.cluster.close();
+  await context.database.close();
+}
+
 export async function startProducer(settings: Settings, options: StartOptions = {}): Promise<RunningProducer> {
   const effective = settings.adminToken ? settings : { ...settings, adminToken: newToken('lh_admin') };
   // The key first: a malformed key or an unreadable key file stops the start before the database is touched.
   const secrets = new SecretBox(loadSecretKey(effective));
-  const database = await openDatabase<ProducerSchema>(databaseUrl(effective));
+  const url = databaseUrl(effective);
+  const database = await openDatabase<ProducerSchema>(url);
   await migrate(database as Parameters<typeof migrate>[0], 'producer');
   const services: RunningService[] = [];
   let app: LearnhookApp | undefined;
-  let url: string | undefined;
+  let address: string | undefined;
   let context: ProducerContext;
+  let stopRelay = () => {};
+  let cluster: ClusterSession | undefined;
   try {
-    context = createProducerContext(effective, database, options.now ? { now: options.now, secrets } : { secrets });
+    const logger = createLogger(effective.logLevel);
+    cluster = await openClusterSession(database, { url, logger, channels: relayedProducerSignals.map((signal) => signal.name) });
+    context = createProducerContext(effective, database, { logger, secrets, cluster, ...(options.now ? { now: options.now } : {}) });
+    stopRelay = relaySignals(context.signals, cluster, relayedProducerSignals);
     await prepareSecrets(context);
   } catch (error) {
+    stopRelay();
+    await cluster?.close();
     await database.close();
     throw error;
   }
@@ -71,22 +91,22 @@ export async function startProducer(settings: Settings, options: StartOptions = 
     for (const service of servicesFor(options)) services.push(await service(context));
     if (options.http !== false) {
       app = await buildApp(context);
-      const address = await app.listen({ port: effective.port, host: effective.host });
-      url = address.replace('[::1]', 'localhost');
+      const listening = await app.listen({ port: effective.port, host: effective.host });
+      address = listening.replace('[::1]', 'localhost');
     }
   } catch (error) {
     for (const service of services.reverse()) await service.stop();
-    await database.close();
+    await closeAll(context, stopRelay);
     throw error;
   }
   return {
     context,
     app,
-    url,
+    url: address,
     async stop() {
       await app?.close();
       for (const service of services.reverse()) await service.stop();
-      await database.close();
+      await closeAll(context, stopRelay);
     },
   };
 }

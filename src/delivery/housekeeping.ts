@@ -133,10 +133,12 @@ export async function remindOrDisableFailing(context: ProducerContext, notifier:
   }
 }
 
-/** Runs both chores every poll interval, one pass at a time (a slow pass delays the next one, never queues them). */
+/** Runs both chores every poll interval in one process of the cluster, one pass at a time (a slow pass delays the next one, never queues them). */
 export function startHousekeeping(context: ProducerContext, notifier: Notifier): Repeating {
   return runEvery(context.settings.pollIntervalMs, async () => {
     try {
+      // Once per cluster: the process holding the lead runs the chores; another takes the lead when it dies.
+      if (!(await context.cluster.lead('housekeeping'))) return;
       await purgeExpiredEvents(context);
       await remindOrDisableFailing(context, notifier);
     } catch (error) {

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildMirrorApp } from '../api/mirror-app.ts';
 import { registerRuleRoutes } from '../api/mirror-rules.ts';
+import { openClusterSession } from '../cluster/cluster-session.ts';
+import { plainSignal, relaySignals } from '../cluster/relay-signals.ts';
 import type { Settings } from '../config.ts';
 import type { RunningService } from '../server.ts';
 import { openDatabase } from '../store/database.ts';
@@ -43,7 +45,8 @@ export async function startMirror(settings: Settings, options: { now?: () => num
   // Every acknowledgement commits a ~2 KB body: SQLite's default checkpoint (every 1000 WAL pages) would copy and
   // sync the file ten times as often, which was half the cost of a commit in the receiver's profile. The WAL grows
   // to about 40 MB between checkpoints.
-  const database = await openDatabase<MirrorSchema>(mirrorDatabaseUrl(settings), { walAutocheckpointPages: 10_000 });
+  const url = mirrorDatabaseUrl(settings);
+  const database = await openDatabase<MirrorSchema>(url, { walAutocheckpointPages: 10_000 });
   await migrate(database as Parameters<typeof migrate>[0], 'mirror');
 
   const context = createMirrorContext(settings, database, {
@@ -53,6 +56,21 @@ export async function startMirror(settings: Settings, options: { now?: () => num
   if (!hasCredentials(credentials)) {
     context.logger.warn('no --secret and no --basic-auth: the mirror accepts deliveries from anyone, for any account');
   }
+  // Several mirrors on one PostgreSQL: a delivery one of them stores wakes the projectors and enrichers of all.
+  const relayed = [plainSignal('inbox-stored'), plainSignal('enrichment-queued')];
+  let cluster: Awaited<ReturnType<typeof openClusterSession>>;
+  try {
+    cluster = await openClusterSession(database, { url, logger: context.logger, channels: relayed.map((signal) => signal.name) });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const stopRelay = relaySignals(context.signals, cluster, relayed);
+  const leave = async () => {
+    stopRelay();
+    await cluster.close();
+    await database.close();
+  };
   const projector = startProjector(context);
   const notifier = startNotifier(context);
   const services: RunningService[] = [projector, notifier];
@@ -74,12 +92,12 @@ export async function startMirror(settings: Settings, options: { now?: () => num
       async stop() {
         await app.close();
         for (const service of services.reverse()) await service.stop();
-        await database.close();
+        await leave();
       },
     };
   } catch (error) {
     for (const service of services.reverse()) await service.stop();
-    await database.close();
+    await leave();
     throw error;
   }
 }
