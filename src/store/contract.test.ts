@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testDialects } from '../../test/support/test-databases.ts';
+import { sql } from 'kysely';
+import { runCli } from '../../test/support/cli.ts';
+import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
 import { appendEvents, newEvent, readEvents } from '../platform/event-log.ts';
-import type { Database } from './database.ts';
+import { type Database, openDatabase } from './database.ts';
 import { listMigrations, migrate } from './migrate.ts';
 import type { ProducerSchema } from './schema.ts';
 
@@ -38,6 +40,25 @@ for (const dialect of dialects) {
       const again = await migrate(database as Database<unknown>, 'producer');
       assert.deepEqual(again, []);
       assert.ok(listMigrations('producer', dialect.name).length >= 1);
+    });
+
+    test('several processes migrating one fresh database at once all start, and each migration is applied once', async () => {
+      const url = await dialect.freshUrl();
+      // Real processes: on SQLite one process's handles share a thread, so only separate processes show the lock at work.
+      const runs = await Promise.all([1, 2, 3, 4].map(() => runCli(['migrate', '--db', url, '--log-level', 'error'])));
+      for (const run of runs) assert.equal(run.code, 0, run.stderr);
+      const migrated = await openDatabase<unknown>(url);
+      try {
+        assert.deepEqual(await migrate(migrated, 'producer'), [], 'nothing left to apply');
+        const ledger = await sql<{ name: string }>`SELECT name FROM learnhook_migrations ORDER BY name`.execute(migrated.db);
+        assert.deepEqual(
+          ledger.rows.map((row) => row.name),
+          listMigrations('producer', dialect.name).map((migration) => migration.name),
+        );
+      } finally {
+        await migrated.close();
+        await dropTestDatabase(url);
+      }
     });
 
     test('appended events get consecutive sequences per account, starting at 1', async () => {
