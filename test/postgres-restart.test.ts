@@ -109,6 +109,8 @@ describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
       const acknowledged = new Set<string>();
       let next = 0;
       let failedRequests = 0;
+      /** How each refused publish was answered: during an outage, 503 with retry-after, never a 500. */
+      const refusals = new Set<string>();
       const event = sampleEvent('COURSE_ENROLLMENT');
       const client = async () => {
         while (next < total && !finished) {
@@ -125,7 +127,8 @@ describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
               await call('POST', `/v1/accounts/${account.id}/events`, { events });
               for (const published of events) acknowledged.add(published.eventId);
               break;
-            } catch {
+            } catch (error) {
+              refusals.add(/answered (\d+)/.exec((error as Error).message)?.[1] ?? (error as Error).message);
               failedRequests++;
               await sleep(100);
             }
@@ -143,6 +146,7 @@ describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
       await load;
       assert.equal(acknowledged.size, total);
       assert.ok(failedRequests > 0, 'some publish requests met the outage');
+      assert.deepEqual([...refusals], ['503'], 'a publish that meets the outage is answered 503 (try again), not 500');
 
       const database = new pg.Client({ connectionString: mirrorDb });
       await database.connect();

@@ -2,6 +2,7 @@
 // every failure into `{ error: { code, message } }`.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../errors.ts';
+import { isTransientDatabaseError } from '../store/transient-errors.ts';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -73,6 +74,14 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | ApiError | DomainError, request, reply) => {
     const apiError = toApiError(error) ?? fromFastify(error as FastifyError);
+    if (!apiError && isTransientDatabaseError(error)) {
+      // The database is restarting or busy: nothing was stored, and the same request can succeed in a moment.
+      request.log.warn({ err: error }, 'the database is busy or unreachable: answered 503, the client should try again');
+      reply.header('retry-after', '1');
+      return reply.status(503).send({
+        error: { code: 'database_unavailable', message: 'the database is busy or unreachable; try the request again shortly' },
+      });
+    }
     if (!apiError) {
       request.log.error({ err: error }, 'request failed');
       return reply.status(500).send({ error: { code: 'internal', message: 'the server failed to handle the request; see its log' } });
