@@ -1,6 +1,6 @@
 // Runs every *.test.ts under src/ and test/ with Node's test runner (Node 20 does not expand globs itself).
 // Extra arguments narrow the run: `npm run test:only -- src/catalog` runs the files under that path.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -25,9 +25,26 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const result = spawnSync(
+// The runner leads its own process group: whatever a test started and did not stop (a test that timed out skips its
+// cleanup: a server, a private PostgreSQL cluster) is stopped with it instead of running on after the suite.
+const runner = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...passThrough, ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', detached: true },
 );
-process.exit(result.status ?? 1);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => runner.kill(signal));
+const signalGroup = (signal) => {
+  try {
+    process.kill(-runner.pid, signal);
+    return true;
+  } catch {
+    return false; // the group is empty: everything has ended
+  }
+};
+runner.on('exit', async (code) => {
+  if (signalGroup('SIGTERM')) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    signalGroup('SIGKILL');
+  }
+  process.exit(code ?? 1);
+});
