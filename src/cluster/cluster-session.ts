@@ -54,12 +54,13 @@ export function newOwnerName(): { owner: string; key: number } {
  */
 export function ownerGone(database: { dialect: Dialect }, column: string): RawBuilder<boolean> {
   if (database.dialect !== 'postgres') return sql<boolean>`1 = 0`;
-  return sql<boolean>`NOT EXISTS (
-    SELECT 1 FROM pg_locks AS alive
+  // NOT IN over an uncorrelated subquery: PostgreSQL reads the lock table once per statement (a hashed subplan),
+  // not once per row, even inside an OR.
+  return sql<boolean>`split_part(${sql.ref(column)}, '@', 1) NOT IN (
+    SELECT alive.objid::text FROM pg_locks AS alive
     WHERE alive.locktype = 'advisory' AND alive.granted
       AND alive.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND alive.classid = ${sql.lit(livenessLockSpace)}::oid AND alive.objsubid = 2
-      AND alive.objid::text = split_part(${sql.ref(column)}, '@', 1))`;
+      AND alive.classid = ${sql.lit(livenessLockSpace)}::oid AND alive.objsubid = 2)`;
 }
 
 /** The session of a process that is alone on its database (SQLite): always up, every lead held. */
