@@ -94,6 +94,15 @@ export async function buildApp(context: ProducerContext, options: BuildOptions =
     },
   });
   const deps: ApiDeps = { context, auth: new Authenticator(context) };
+  // Who asks is settled before the body is read or validated: without a valid token a request answers 401 and learns
+  // nothing of the shape a body should have, and another account's resources are not found (404), whatever the body.
+  // The handlers still check what they need (the admin, the account); the principal is worked out once per request.
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v1/') || request.routeOptions.schema?.security?.length === 0) return;
+    const accountId = (request.params as { accountId?: unknown } | undefined)?.accountId;
+    if (typeof accountId === 'string' && /^\d{1,15}$/.test(accountId)) await deps.auth.requireAccount(request, Number(accountId));
+    else await deps.auth.principalOf(request);
+  });
   app.get('/healthz', { schema: { hide: true } }, async () => {
     await context.database.db.selectFrom('accounts').select('id').limit(1).execute();
     return { status: 'ok' };

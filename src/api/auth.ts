@@ -26,7 +26,19 @@ export class Authenticator {
   readonly #accountTokens = new Map<string, number>();
   constructor(private readonly context: ProducerContext) {}
 
+  /** Principals already worked out, per request (the onRequest hook and the handler both ask). */
+  readonly #byRequest = new WeakMap<FastifyRequest, Principal>();
+
   async principalOf(request: FastifyRequest): Promise<Principal> {
+    let principal = this.#byRequest.get(request);
+    if (!principal) {
+      principal = await this.#resolve(request);
+      this.#byRequest.set(request, principal);
+    }
+    return principal;
+  }
+
+  async #resolve(request: FastifyRequest): Promise<Principal> {
     const token = tokenOf(request);
     if (!token) throw unauthorized('send an Authorization: Bearer <token> header');
     if (sameSecret(token, this.context.settings.adminToken)) return { kind: 'admin' };

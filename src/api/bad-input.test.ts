@@ -58,6 +58,21 @@ for (const dialect of dialects) {
       assert.match(message, /events\[0\]\.data\.dateEnrolled/);
     });
 
+    test('who asks is checked before the body: no token is 401 and another account is 404, whatever the body', async () => {
+      const other = (await platform.call('POST', '/v1/accounts', { name: 'Other' })).json();
+      const malformed = '{"events": [';
+      const wrongShape = { events: 'not a list', extra: true };
+      for (const body of [malformed, wrongShape]) {
+        assert.match(await refused(401, 'POST', `${base()}/events`, body, 'lh_not_a_token'), /token/);
+        await refused(404, 'POST', `${base()}/events`, body, other.token);
+        await refused(404, 'POST', `${base()}/enrollments`, body, other.token);
+        // With the right token, the body is what is wrong.
+        await refused(400, 'POST', `${base()}/events`, body);
+      }
+      const anonymous = await platform.app.inject({ method: 'POST', url: `${base()}/users`, payload: { name: 7 } });
+      assert.equal(anonymous.statusCode, 401, anonymous.body);
+    });
+
     test('a NUL character in any string is refused, naming the field, on every route', async () => {
       assert.match(await refused(400, 'POST', `${base()}/users`, { name: 'A\u0000n', email: 'ann@example.com' }), /name/);
       assert.match(await refused(400, 'POST', '/v1/accounts', { name: 'Nul\u0000Corp' }, adminToken), /name/);
