@@ -4,6 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { testDialects } from '../../test/support/test-databases.ts';
 import { adminToken, openTestPlatform, type TestPlatform } from '../../test/support/test-platform.ts';
+import { createProducerContext } from '../context.ts';
+import { openDatabase } from '../store/database.ts';
+import type { ProducerSchema } from '../store/schema.ts';
+import { buildApp } from './app.ts';
 
 const dialects = await testDialects();
 
@@ -221,6 +225,65 @@ for (const dialect of dialects) {
         'reports share the limit',
       );
       assert.equal((await platform.call('GET', '/primeapi/v2/users', undefined, adminToken)).statusCode, 200);
+    });
+  });
+
+  describe(`public read API rate limit shared by two serve processes on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const clock = () => now;
+    let platform: TestPlatform;
+    /** A second serve process: its own connection to the same database, its own app. */
+    let second: Awaited<ReturnType<typeof buildApp>>;
+    let secondClose: () => Promise<void>;
+    before(async () => {
+      const settings = { apiRateLimit: 4, apiRateWindowMs: 60_000 };
+      platform = await openTestPlatform(dialect, settings, { now: clock });
+      const database = await openDatabase<ProducerSchema>(platform.database.url);
+      second = await buildApp(createProducerContext(platform.context.settings, database, { now: clock }));
+      secondClose = async () => {
+        await second.close();
+        await database.close();
+      };
+    });
+    after(async () => {
+      await secondClose?.();
+      await platform?.close();
+    });
+
+    test('one token has one budget across processes: requests to either count, and both refuse once it is spent', async () => {
+      const account = (await platform.call('POST', '/v1/accounts', { name: 'Shared' })).json();
+      const headers = { authorization: `Bearer ${account.token}` };
+      const viaFirst = () => platform.call('GET', '/primeapi/v2/users', undefined, account.token);
+      const viaSecond = () => second.inject({ url: '/primeapi/v2/users', headers });
+      const answers = [];
+      for (const send of [viaFirst, viaSecond, viaFirst, viaSecond, viaFirst, viaSecond]) {
+        const response = await send();
+        answers.push([response.statusCode, response.headers['x-ratelimit-remaining']]);
+        now += 1000;
+      }
+      assert.deepEqual(answers, [
+        [200, '3'],
+        [200, '2'],
+        [200, '1'],
+        [200, '0'],
+        [429, '0'],
+        [429, '0'],
+      ]);
+      const refused = await viaSecond();
+      assert.equal(refused.headers['retry-after'], '54.000', 'the window opened at the first request, 6 s ago, on the other process');
+      now += 54_000;
+      assert.equal((await viaSecond()).statusCode, 200, 'the window ended: a new one opens');
+      assert.equal((await viaFirst()).headers['x-ratelimit-remaining'], '2', 'and the other process counts in it');
+    });
+
+    test('ended windows are pruned: the table holds a row per token with a window open, not a row per request', async () => {
+      const rows = await platform.database.db.selectFrom('api_rate_windows').selectAll().execute();
+      assert.equal(rows.length, 1);
+      now += 120_000;
+      const other = (await platform.call('POST', '/v1/accounts', { name: 'Later' })).json();
+      await second.inject({ url: '/primeapi/v2/users', headers: { authorization: `Bearer ${other.token}` } });
+      const left = await platform.database.db.selectFrom('api_rate_windows').select('requests').execute();
+      assert.deepEqual(left, [{ requests: 1 }], "the first token's ended window is gone; the new one is counted");
     });
   });
 }

@@ -132,7 +132,7 @@ const PageQuery = Type.Object({
 });
 
 export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiDeps): Promise<void> {
-  const limiter = new RateLimiter(context.settings.apiRateLimit, context.settings.apiRateWindowMs);
+  const limiter = new RateLimiter(context);
 
   // JSON:API clients expect `errors`, and the enricher reads the 429 body the platform sends.
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -146,10 +146,10 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
       .send(jsonApiError(status, known ? known.code : 'error', detail));
   });
 
-  /** Authenticates and counts the request against its token's window; answers 429 when the window is full. */
+  /** Authenticates and counts the request against its token's window (shared by every serve process); answers 429 when the window is full. */
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> {
     const principal = await auth.principalOf(request);
-    const decision = limiter.take(tokenOf(request) ?? '', context.now());
+    const decision = await limiter.take(tokenOf(request) ?? '', context.now());
     reply.header('x-ratelimit-limit', decision.limit).header('x-ratelimit-remaining', decision.remaining);
     if (!decision.allowed) {
       reply

@@ -190,6 +190,15 @@ export interface SealingKeyTable {
   created_at: number;
 }
 
+/** The public read API's rate limit: one row per token with a window open (src/api/rate-limit.ts). */
+export interface ApiRateWindowsTable {
+  /** SHA-256 of the token (hex). */
+  token_key: string;
+  window_start: number;
+  /** Requests counted in the window, refused ones included. */
+  requests: number;
+}
+
 export interface ProducerSchema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -201,4 +210,5 @@ export interface ProducerSchema {
   webhooks: WebhooksTable;
   delivery_attempts: DeliveryAttemptsTable;
   sealing_key: SealingKeyTable;
+  api_rate_windows: ApiRateWindowsTable;
 }
