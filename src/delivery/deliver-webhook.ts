@@ -1,9 +1,10 @@
 // Delivers one leased webhook batch after batch while it has due work: plan and persist batches ahead, send them one at a time, record the answers.
 import type { ProducerContext } from '../context.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
+import type { ProducerSchema } from '../store/schema.ts';
 import { type AttemptLog, exchangeColumns } from './attempt-log.ts';
 import { buildDelivery } from './build-delivery.ts';
 import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
-import type { GroupCommit } from './group-commit.ts';
 import type { Notifier } from './notifier.ts';
 import { type ReadAhead, readBatchEvents } from './read-ahead.ts';
 import { recordFailure } from './record-failure.ts';
@@ -19,7 +20,7 @@ export interface DeliveryDeps {
   notifier: Notifier;
   attempts: AttemptLog;
   /** Shared by the webhook loops of this process: their writes commit together. */
-  commits: GroupCommit;
+  commits: GroupCommit<ProducerSchema>;
   /** This process's lease owner name. */
   owner: string;
 }

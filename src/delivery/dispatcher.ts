@@ -2,10 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ProducerContext } from '../context.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import { AttemptLog } from './attempt-log.ts';
 import { type DeliveryDeps, deliverWebhook } from './deliver-webhook.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
-import { GroupCommit } from './group-commit.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliverySender } from './send-delivery.ts';
 import { claimWebhook, releaseWebhook } from './webhook-lease.ts';
@@ -65,7 +65,7 @@ export class Dispatcher {
       metrics: deliveryMetrics(context),
       notifier,
       attempts: new AttemptLog(context),
-      commits: new GroupCommit(context.database.db, context.database.concurrentWrites ? 2 : 1),
+      commits: new GroupCommit(context.database.db, { groupsInFlight: context.database.concurrentWrites ? 2 : 1 }),
       owner,
     };
   }

@@ -2,12 +2,12 @@
 import type { Updateable } from 'kysely';
 import type { CatalogEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
-import type { WebhooksTable } from '../store/schema.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
+import type { ProducerSchema, WebhooksTable } from '../store/schema.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
 import { batchId } from './batch-id.ts';
 import { type QueuedBatch, queueColumns, queueOf } from './batch-queue.ts';
 import { envelopeBytes, eventBytes } from './build-delivery.ts';
-import type { GroupCommit } from './group-commit.ts';
 import { planBatches } from './plan-batch.ts';
 import { chosenAfter, type ReadAhead } from './read-ahead.ts';
 import { planAheadLimit, shouldRecord } from './run-ahead.ts';
@@ -17,7 +17,7 @@ import { type LeasedWebhook, updateLeasedWebhook } from './webhook-lease.ts';
 export interface StreamDeps {
   context: ProducerContext;
   /** Shared by the webhook loops of this process: their writes commit together. */
-  commits: GroupCommit;
+  commits: GroupCommit<ProducerSchema>;
   /** This process's lease owner name: every write holds only while it owns the webhook. */
   owner: string;
 }

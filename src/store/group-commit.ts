@@ -1,0 +1,164 @@
+// Group commit: writes that arrive while earlier groups commit share one transaction, so a busy store pays one commit (one flush) per group, not per write.
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { isTransientDatabaseError } from './transient-errors.ts';
+
+/** One caller's part of a group: its statements, run in the group's transaction after the writes queued before it. */
+export type GroupWrite<Schema, State, T> = (trx: Transaction<Schema>, state: State) => Promise<T>;
+
+/**
+ * What a kind of write does once per group rather than once per write. Each hook runs inside the group's transaction.
+ */
+export interface GroupFrame<Schema, State> {
+  /**
+   * Before the writes: e.g. locks the rows the writes' keys name. `keys` come sorted and without repeats, so groups of
+   * different processes lock in one order and never deadlock. Called again (locks already held) after a write failed.
+   */
+  open(trx: Transaction<Schema>, keys: readonly number[]): Promise<State>;
+  /** After the writes, before commit: what they staged in `state`, written for all of them at once (multi-row statements). */
+  close?(trx: Transaction<Schema>, state: State): Promise<void>;
+  /** After commit, with the group's state (e.g. to signal what was appended). */
+  committed?(state: State): void;
+}
+
+export interface GroupCommitOptions<Schema, State> {
+  /** Groups committing at once: one on SQLite (one writer); more on PostgreSQL, so writes arriving during a commit need not wait for its flush. */
+  groupsInFlight: number;
+  /** The most writes in one group: bounds how long a group holds its locks. */
+  maxGroupSize?: number;
+  frame?: GroupFrame<Schema, State>;
+}
+
+interface Pending<Schema, State> {
+  write: GroupWrite<Schema, State, unknown>;
+  keys: readonly number[];
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The savepoint a group rolls back to when one of its writes fails: just after `open`, with its locks still held. */
+const writesStart = sql`savepoint group_writes`;
+const rollBackWrites = sql`rollback to savepoint group_writes`;
+
+/** A write's failure is its own (a refused rule, a constraint) unless it says nothing about the write or broke the transaction. */
+function isOwnFailure(error: unknown): boolean {
+  // 25P02: PostgreSQL refuses every statement after an earlier one failed (a write that caught a database error).
+  return !isTransientDatabaseError(error) && (error as { code?: unknown } | null)?.code !== '25P02';
+}
+
+/**
+ * A write queue: writes that arrive while `groupsInFlight` groups are committing form the next group, in arrival
+ * order. A caller's promise settles only after its group has committed, so nothing is answered before it is durable.
+ * A write that throws fails alone and changes nothing: the group rolls back to a savepoint taken after `open` (so its
+ * locks stay held and nothing can slip in between) and runs the others again without it. When the group itself fails
+ * (opening, closing, committing, a lost connection, a deadlock), each write is tried again in a group of its own.
+ */
+export class GroupCommit<Schema, State = undefined> {
+  #queue: Pending<Schema, State>[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+  /** Keys of the groups in flight. */
+  readonly #busyKeys = new Set<number>();
+  readonly #groupsInFlight: number;
+  readonly #maxGroupSize: number;
+  readonly #frame: GroupFrame<Schema, State> | undefined;
+
+  constructor(
+    private readonly db: Kysely<Schema>,
+    options: GroupCommitOptions<Schema, State>,
+  ) {
+    this.#groupsInFlight = options.groupsInFlight;
+    this.#maxGroupSize = options.maxGroupSize ?? 500;
+    this.#frame = options.frame;
+  }
+
+  /** Runs `write` in the next group's transaction; resolves with its result once that transaction has committed. `keys` are handed to the frame's `open`. */
+  run<T>(write: GroupWrite<Schema, State, T>, keys: readonly number[] = []): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ write, keys, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#scheduled || this.#inFlight >= this.#groupsInFlight) return;
+      this.#scheduled = true;
+      // Requests that arrive in the same turn of the event loop join one group rather than each opening its own.
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#pump();
+      });
+    });
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#groupsInFlight) {
+      const group = this.#takeGroup();
+      if (group.length === 0) return;
+      const keys = new Set(group.flatMap((pending) => pending.keys));
+      for (const key of keys) this.#busyKeys.add(key);
+      this.#inFlight++;
+      void this.#commit(group).finally(() => {
+        for (const key of keys) this.#busyKeys.delete(key);
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  /**
+   * The next group: queued writes in order, except those whose keys a group in flight holds. Those would only wait
+   * for its locks while holding a connection; left queued, they join the group that starts when it has committed
+   * (one hot account then gets one large group per commit instead of several small ones in a row).
+   */
+  #takeGroup(): Pending<Schema, State>[] {
+    if (this.#busyKeys.size === 0) return this.#queue.splice(0, this.#maxGroupSize);
+    const group: Pending<Schema, State>[] = [];
+    const waiting: Pending<Schema, State>[] = [];
+    for (const pending of this.#queue) {
+      if (group.length < this.#maxGroupSize && !pending.keys.some((key) => this.#busyKeys.has(key))) group.push(pending);
+      else waiting.push(pending);
+    }
+    this.#queue = waiting;
+    return group;
+  }
+
+  async #open(trx: Transaction<Schema>, group: readonly Pending<Schema, State>[]): Promise<State> {
+    if (!this.#frame) return undefined as State;
+    const keys = [...new Set(group.flatMap((pending) => pending.keys))].sort((a, b) => a - b);
+    return this.#frame.open(trx, keys);
+  }
+
+  async #commit(group: Pending<Schema, State>[]): Promise<void> {
+    let pending = group;
+    let outcome: { results: unknown[]; state: State };
+    try {
+      outcome = await this.db.transaction().execute(async (trx) => {
+        let state = await this.#open(trx, pending);
+        if (pending.length > 1) await writesStart.execute(trx);
+        for (;;) {
+          let failed: number | undefined;
+          try {
+            const results: unknown[] = [];
+            for (const [index, item] of pending.entries()) {
+              failed = index;
+              results.push(await item.write(trx, state));
+            }
+            failed = undefined;
+            await this.#frame?.close?.(trx, state);
+            return { results, state };
+          } catch (error) {
+            const culprit = failed === undefined ? undefined : pending[failed];
+            if (!culprit || pending.length === 1 || !isOwnFailure(error)) throw error;
+            culprit.reject(error);
+            pending = pending.filter((item) => item !== culprit);
+            await rollBackWrites.execute(trx);
+            state = await this.#open(trx, pending);
+          }
+        }
+      });
+    } catch (error) {
+      const [only] = pending;
+      if (pending.length === 1 && only) return only.reject(error);
+      // Nothing of the group was committed: each write is tried alone, so a failure fails only its own caller.
+      for (const item of pending) await this.#commit([item]);
+      return;
+    }
+    this.#frame?.committed?.(outcome.state);
+    for (const [index, item] of pending.entries()) item.resolve(outcome.results[index]);
+  }
+}
