@@ -1,16 +1,20 @@
-// Platform throughput on both stores: actions per second through the HTTP API, against events appended per second
-// through appendEvents directly (the store's raw limit for one-event transactions), medians of three runs each.
+// Platform throughput on both stores: actions per second and raw-published events per second through the HTTP API,
+// against events appended per second through appendEvents directly (one-event transactions), medians of three runs each.
 import { Pool } from 'undici';
 import { loadSettings } from '../src/config.ts';
 import { appendEvents, newEvent } from '../src/platform/event-log.ts';
 import { startProducer } from '../src/server.ts';
 import { dropTestDatabase, testDialects } from '../test/support/test-databases.ts';
 import { type BenchResult, median } from './bench-kit.ts';
+import { benchEvent } from './compare/workload.ts';
 
 const runs = 3;
 const runMs = 1500;
 const concurrency = 8;
 const adminToken = 'lh_admin_bench';
+/** Raw publishing as bench:compare publishes: bursts of this many events per request, spread over this many accounts. */
+const publishBurst = 10;
+const publishAccounts = 100;
 
 /** Runs `action` from `concurrency` loops until the time is up; returns completed actions per second. */
 async function perSecond(action: (index: number) => Promise<void>): Promise<number> {
@@ -66,7 +70,13 @@ async function benchStore(store: 'sqlite' | 'postgres', url: string): Promise<Be
       )
       .returning('id')
       .execute();
+    const publishers: { id: number; token: string; published: number }[] = [];
+    for (let index = 0; index < publishAccounts; index++) {
+      const created = await call('POST', '/v1/accounts', { name: `Publisher ${index}` });
+      publishers.push({ id: Number(created.id), token: String(created.token), published: 0 });
+    }
     const changes: number[] = [];
+    const publishes: number[] = [];
     const enrollments: number[] = [];
     const appends: number[] = [];
     for (let run = 0; run < runs; run++) {
@@ -82,6 +92,16 @@ async function benchStore(store: 'sqlite' | 'postgres', url: string): Promise<Be
           if (!user || index >= users.length) throw new Error('the bench ran out of learners; raise their number');
           await call('POST', `${base}/enrollments`, { userId: user.id, loInstanceId: instance, actor: 'learner' }, token);
         }),
+      );
+      publishes.push(
+        publishBurst *
+          (await perSecond(async (index) => {
+            const publisher = publishers[index % publishers.length] as { id: number; token: string; published: number };
+            const first = publisher.published;
+            publisher.published += publishBurst;
+            const events = Array.from({ length: publishBurst }, (_, offset) => benchEvent(publisher.id, first + offset, Date.now()));
+            await call('POST', `/v1/accounts/${publisher.id}/events`, { events }, publisher.token);
+          })),
       );
       appends.push(
         await perSecond(async (index) => {
@@ -114,6 +134,16 @@ async function benchStore(store: 'sqlite' | 'postgres', url: string): Promise<Be
         enrollments,
         `${concurrency} concurrent HTTP clients on loopback, ${runMs} ms per run; COURSE_ENROLLMENT + CI_STATS each`,
       ),
+      {
+        name: 'platform API: publish events',
+        store,
+        unit: 'events/s',
+        median: median(publishes),
+        samples: publishes,
+        baseline,
+        ratio: median(publishes) / baseline.median,
+        notes: `${concurrency} concurrent HTTP clients on loopback, ${runMs} ms per run; POST …/events with ${publishBurst} events of ~540 bytes each, round-robin over ${publishAccounts} accounts`,
+      },
       {
         name: 'appendEvents, one event per transaction',
         store,

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import { type ClusterSession, LocalSession } from './cluster/cluster-session.ts';
 import type { Settings } from './config.ts';
+import { AccountWrites } from './platform/account-writes.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { loadSecretKey } from './secrets/secret-key.ts';
 import type { Database } from './store/database.ts';
@@ -34,6 +35,8 @@ export interface ProducerContext {
   signals: EventEmitter<ProducerSignals>;
   /** This process's membership of the cluster: its lease owner name, liveness, wake-ups and leads. */
   cluster: ClusterSession;
+  /** The group commit every write that locks an account goes through (actions, raw publishing). */
+  accountWrites: AccountWrites;
 }
 
 export function createLogger(level: string, name = 'learnhook'): Logger {
@@ -45,13 +48,16 @@ export function createProducerContext(
   database: Database<ProducerSchema>,
   options: { logger?: Logger; now?: () => number; secrets?: SecretBox; cluster?: ClusterSession } = {},
 ): ProducerContext {
+  const signals = new EventEmitter<ProducerSignals>();
   return {
     settings,
     database,
     logger: options.logger ?? createLogger(settings.logLevel),
     secrets: options.secrets ?? new SecretBox(loadSecretKey(settings)),
     now: options.now ?? Date.now,
-    signals: new EventEmitter<ProducerSignals>(),
+    signals,
+    // SQLite has one writer; on PostgreSQL a second group runs while the first waits on its flush.
+    accountWrites: new AccountWrites(database, signals, database.concurrentWrites ? 2 : 1),
     cluster: options.cluster ?? new LocalSession(),
   };
 }

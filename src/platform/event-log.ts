@@ -1,6 +1,6 @@
 // Each account's append-only event log with a gap-free sequence: the outbox every webhook's cursor reads.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { CatalogEvent } from '../catalog/index.ts';
 import type { EventsTable, ProducerSchema } from '../store/schema.ts';
 
@@ -30,20 +30,134 @@ export interface AppendOptions {
    * platform emits as they happen; not for raw published events or late LEARNER_PROGRESS, which keep theirs.
    */
   strictlyIncreasingTimestamps?: boolean;
+  /** The events' ids were just made (randomUUID), so the log is not searched for them (publishing is idempotent by eventId otherwise). */
+  freshIds?: boolean;
 }
 
 export interface AppendResult {
   /** Sequences given to the appended events, in order. */
   seqs: number[];
+  /** The appended events' ids, in the order of `seqs`. */
+  eventIds: string[];
   /** Event ids already in the account's log, skipped (publishing is idempotent by eventId). */
   duplicates: string[];
 }
 
+/** Where an account's log ends: read, and moved, only under the account's row lock. */
+export interface LogHead {
+  lastSeq: number;
+  /** The newest timestamp the platform gave an event of the account (see strictlyIncreasingTimestamps). */
+  lastEventAt: number;
+}
+
+/** Events to append to one account's log; `result` is filled in when they are written. */
+export interface StagedAppend {
+  accountId: number;
+  events: readonly NewEvent[];
+  now: number;
+  options: AppendOptions;
+  result: AppendResult;
+}
+
+export function stagedAppend(accountId: number, events: readonly NewEvent[], now: number, options: AppendOptions = {}): StagedAppend {
+  return { accountId, events, now, options, result: { seqs: [], eventIds: [], duplicates: [] } };
+}
+
+// Bound parameters per statement stay well under both dialects' limits (SQLite 32,766; PostgreSQL 65,535).
+const rowsPerInsert = 500;
+const idsPerLookup = 1000;
+const headsPerUpdate = 200;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}
+
+/** The `account:eventId` pairs the log holds already among the appends that are not marked freshIds. */
+async function knownEventIds(trx: Transaction<ProducerSchema>, appends: readonly StagedAppend[]): Promise<Set<string>> {
+  const searched = appends.filter((append) => !append.options.freshIds && append.events.length > 0);
+  const known = new Set<string>();
+  if (searched.length === 0) return known;
+  const accountIds = [...new Set(searched.map((append) => append.accountId))];
+  const eventIds = [...new Set(searched.flatMap((append) => append.events.map((event) => event.eventId)))];
+  for (const ids of chunks(eventIds, idsPerLookup)) {
+    const rows = await trx
+      .selectFrom('events')
+      .select(['account_id', 'event_id'])
+      .where('account_id', 'in', accountIds)
+      .where('event_id', 'in', ids)
+      .execute();
+    for (const row of rows) known.add(`${row.account_id}:${row.event_id}`);
+  }
+  return known;
+}
+
 /**
- * Appends events to an account's log inside the caller's transaction. The sequence comes from bumping
- * `accounts.last_seq`, which locks the account's row until commit: a later append of the same account
- * waits, so sequences become visible in order and a reader never passes over one that commits late.
+ * Writes appends to their accounts' logs, in the given order, in the caller's transaction, which must hold every
+ * named account's row lock (so `heads` are current, and a later append of the same account waits for this commit:
+ * sequences become visible in order and a reader never passes over one that commits late). Each append's `result`
+ * is filled in; the heads are moved in `heads` and in the accounts' rows. Events of all the appends go in multi-row
+ * inserts, so a group of requests costs a few statements, not a few per request.
  */
+export async function writeAppends(
+  trx: Transaction<ProducerSchema>,
+  appends: readonly StagedAppend[],
+  heads: Map<number, LogHead>,
+): Promise<void> {
+  const known = await knownEventIds(trx, appends);
+  const rows: Insertable<EventsTable>[] = [];
+  const moved = new Set<number>();
+  for (const append of appends) {
+    const head = heads.get(append.accountId);
+    if (!head) throw new Error(`account ${append.accountId} was not locked before appending to its log`);
+    for (const event of append.events) {
+      const key = `${append.accountId}:${event.eventId}`;
+      if (!append.options.freshIds) {
+        if (known.has(key)) {
+          append.result.duplicates.push(event.eventId);
+          continue;
+        }
+        known.add(key);
+      }
+      head.lastSeq += 1;
+      let timestamp = event.timestamp;
+      if (append.options.strictlyIncreasingTimestamps) {
+        timestamp = Math.max(event.timestamp, head.lastEventAt + 1);
+        head.lastEventAt = timestamp;
+      }
+      append.result.seqs.push(head.lastSeq);
+      append.result.eventIds.push(event.eventId);
+      moved.add(append.accountId);
+      rows.push({
+        account_id: append.accountId,
+        seq: head.lastSeq,
+        event_id: event.eventId,
+        event_name: event.eventName,
+        timestamp,
+        event_info: event.eventInfo,
+        data: JSON.stringify(event.data),
+        created_at: append.now,
+      });
+    }
+  }
+  for (const chunk of chunks(rows, rowsPerInsert)) await trx.insertInto('events').values(chunk).execute();
+  for (const ids of chunks([...moved], headsPerUpdate)) {
+    // One statement for every account of the group; CAST, since PostgreSQL would read untyped CASE values as text.
+    const caseOf = (pick: (head: LogHead) => number) =>
+      sql<number>`case id ${sql.join(
+        ids.map((id) => sql`when ${id} then cast(${pick(heads.get(id) as LogHead)} as bigint)`),
+        sql` `,
+      )} end`;
+    await trx
+      .updateTable('accounts')
+      .set({ last_seq: caseOf((head) => head.lastSeq), last_event_at: caseOf((head) => head.lastEventAt) })
+      .where('id', 'in', ids)
+      .execute();
+  }
+}
+
+/** Appends events to one account's log in the caller's transaction: locks the account's row, then as writeAppends. */
 export async function appendEvents(
   trx: Transaction<ProducerSchema>,
   accountId: number,
@@ -51,62 +165,17 @@ export async function appendEvents(
   now: number,
   options: AppendOptions = {},
 ): Promise<AppendResult> {
-  if (events.length === 0) return { seqs: [], duplicates: [] };
-  const existing = await trx
-    .selectFrom('events')
-    .select('event_id')
-    .where('account_id', '=', accountId)
-    .where(
-      'event_id',
-      'in',
-      events.map((event) => event.eventId),
-    )
-    .execute();
-  const seen = new Set(existing.map((row) => row.event_id));
-  const duplicates: string[] = [];
-  const fresh: NewEvent[] = [];
-  for (const event of events) {
-    if (seen.has(event.eventId)) duplicates.push(event.eventId);
-    else {
-      seen.add(event.eventId);
-      fresh.push(event);
-    }
-  }
-  if (fresh.length === 0) return { seqs: [], duplicates };
+  const append = stagedAppend(accountId, events, now, options);
+  if (events.length === 0) return append.result;
+  // An update that changes nothing takes the row lock on both dialects, and returns the head under it.
   const head = await trx
     .updateTable('accounts')
-    .set((eb) => ({ last_seq: eb('last_seq', '+', fresh.length) }))
+    .set((eb) => ({ last_seq: eb.ref('last_seq') }))
     .where('id', '=', accountId)
     .returning(['last_seq', 'last_event_at'])
     .executeTakeFirstOrThrow();
-  const first = head.last_seq - fresh.length + 1;
-  let lastTimestamp = head.last_event_at;
-  const timestamps = fresh.map((event) => {
-    if (!options.strictlyIncreasingTimestamps) return event.timestamp;
-    lastTimestamp = Math.max(event.timestamp, lastTimestamp + 1);
-    return lastTimestamp;
-  });
-  if (options.strictlyIncreasingTimestamps) {
-    await trx.updateTable('accounts').set({ last_event_at: lastTimestamp }).where('id', '=', accountId).execute();
-  }
-  const rows = fresh.map((event, index) => ({
-    account_id: accountId,
-    seq: first + index,
-    event_id: event.eventId,
-    event_name: event.eventName,
-    timestamp: timestamps[index] ?? event.timestamp,
-    event_info: event.eventInfo,
-    data: JSON.stringify(event.data),
-    created_at: now,
-  }));
-  // Stay well under both dialects' bound-parameter limits.
-  for (let start = 0; start < rows.length; start += 500) {
-    await trx
-      .insertInto('events')
-      .values(rows.slice(start, start + 500))
-      .execute();
-  }
-  return { seqs: rows.map((row) => row.seq), duplicates };
+  await writeAppends(trx, [append], new Map([[accountId, { lastSeq: head.last_seq, lastEventAt: head.last_event_at }]]));
+  return append.result;
 }
 
 export interface ReadEventsOptions {

@@ -1,9 +1,9 @@
-// Raw publishing: catalog events a product sends directly (it has its own domain and wants only delivery), all or nothing.
+// Raw publishing: catalog events a product sends directly (it has its own domain and wants only delivery), all or nothing, group-committed with the requests that arrive with it.
 
 import { type CatalogEvent, validateEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import { conflict, invalidInput, notFound } from '../errors.ts';
-import { appendEvents } from './event-log.ts';
+import { stagedAppend } from './event-log.ts';
 
 export interface PublishResult {
   accepted: { eventId: string; seq: number }[];
@@ -17,31 +17,23 @@ export async function publishEvents(context: ProducerContext, accountId: number,
   if (problems.length > 0) throw invalidInput(`no event was published: ${problems.join('; ')}`, problems);
   const valid = events as readonly CatalogEvent[];
   const now = context.now();
-  const result = await context.database.db.transaction().execute(async (trx) => {
-    const account = await context.database
-      .lockRows(trx.selectFrom('accounts').select('status').where('id', '=', accountId))
-      .executeTakeFirst();
+  const append = stagedAppend(
+    accountId,
+    valid.map((event) => ({ ...event, timestamp: Date.parse(event.timestamp) })),
+    now,
+  );
+  await context.accountWrites.run(accountId, async (_trx, group) => {
+    const account = group.accounts.get(accountId);
     if (!account) throw notFound(`account ${accountId}`);
     if (account.status !== 'ACTIVE')
       throw conflict(`account ${accountId} is ${account.status}; only ACTIVE accounts have events`, 'account_not_active');
-    const appended = await appendEvents(
-      trx,
-      accountId,
-      valid.map((event) => ({ ...event, timestamp: Date.parse(event.timestamp) })),
-      now,
-    );
-    const accepted =
-      appended.seqs.length === 0
-        ? []
-        : await trx
-            .selectFrom('events')
-            .select(['event_id as eventId', 'seq'])
-            .where('account_id', '=', accountId)
-            .where('seq', 'in', appended.seqs)
-            .orderBy('seq')
-            .execute();
-    return { accepted, duplicates: appended.duplicates };
+    // A fresh result each time the group runs this write (it runs again when another write of its group failed).
+    append.result = { seqs: [], eventIds: [], duplicates: [] };
+    group.appends.push(append);
   });
-  if (result.accepted.length > 0) context.signals.emit('events-appended', [accountId]);
-  return result;
+  const { seqs, eventIds } = append.result;
+  return {
+    accepted: seqs.map((seq, index) => ({ eventId: eventIds[index] as string, seq })),
+    duplicates: append.result.duplicates,
+  };
 }

@@ -1,9 +1,9 @@
-// One platform action = one transaction: lock the account, apply a rule, write its rows, append its events, schedule the late ones.
+// One platform action: with its account locked, apply a rule, write its rows, stage its events and the late ones; group-committed with the actions that arrive with it.
 import type { Selectable, Transaction } from 'kysely';
 import type { ProducerContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import type { AccountsTable, ProducerSchema } from '../store/schema.ts';
-import { appendEvents, newEvent } from './event-log.ts';
+import { newEvent, stagedAppend } from './event-log.ts';
 import type { RuleOutcome } from './rules/outcome.ts';
 import { seededRandom } from './rules/progress.ts';
 
@@ -29,9 +29,10 @@ export function randomFor(context: ProducerContext): () => number {
 }
 
 /**
- * Runs `step` in one transaction with the account's row locked, so actions of one account apply one after another
- * (seat counts stay right under concurrency). Events are appended only for ACTIVE accounts (SPEC §3); other
- * accounts still change their rows. A refused rule rolls everything back and answers 409/422.
+ * Runs `step` with the account's row locked, so actions of one account apply one after another (seat counts stay
+ * right under concurrency), in the group transaction of the actions that arrive with it; answers once it committed.
+ * Events are appended only for ACTIVE accounts (SPEC §3); other accounts still change their rows. A refused rule
+ * changes nothing (the others of its group still commit) and answers 409/422.
  */
 export async function runAction<T>(
   context: ProducerContext,
@@ -39,19 +40,17 @@ export async function runAction<T>(
   trace: string,
   step: (trx: Trx, account: Selectable<AccountsTable>, now: number) => Promise<ActionStep<T>>,
 ): Promise<T> {
-  const now = context.now();
-  let appended = false;
-  const value = await context.database.db.transaction().execute(async (trx) => {
-    const account = await context.database.lockRows(trx.selectFrom('accounts').selectAll().where('id', '=', accountId)).executeTakeFirst();
+  return context.accountWrites.run(accountId, async (trx, group) => {
+    const account = group.accounts.get(accountId);
     if (!account) throw notFound(`account ${accountId}`);
+    const now = context.now();
     const result = await step(trx, account, now);
     if (account.status !== 'ACTIVE') return result.value;
     const events = result.outcome.events.map((draft) => newEvent(draft.eventName, draft.data, now, trace));
-    const { seqs } = await appendEvents(trx, accountId, events, now, { strictlyIncreasingTimestamps: true });
-    appended = seqs.length > 0;
-    const scheduled = result.outcome.scheduled.map((draft) => {
+    group.appends.push(stagedAppend(accountId, events, now, { strictlyIncreasingTimestamps: true, freshIds: true }));
+    for (const draft of result.outcome.scheduled) {
       const event = newEvent(draft.eventName, draft.data, draft.timestamp, trace);
-      return {
+      group.scheduled.push({
         account_id: accountId,
         due_at: draft.dueAt,
         event_id: event.eventId,
@@ -59,11 +58,8 @@ export async function runAction<T>(
         timestamp: event.timestamp,
         event_info: event.eventInfo,
         data: JSON.stringify(event.data),
-      };
-    });
-    if (scheduled.length > 0) await trx.insertInto('scheduled_events').values(scheduled).execute();
+      });
+    }
     return result.value;
   });
-  if (appended) context.signals.emit('events-appended', [accountId]);
-  return value;
 }

@@ -21,6 +21,7 @@ export type Dialect = 'sqlite' | 'postgres';
 /** A select that can lock its rows (Kysely's select builder). */
 interface LockableQuery<Q> {
   forUpdate(): Q;
+  forNoKeyUpdate(): Q;
   skipLocked(): Q;
 }
 
@@ -31,7 +32,10 @@ interface LockableQuery<Q> {
 export interface DatabaseCapabilities {
   /** Several write transactions can commit at once (each waiting on its own flush); SQLite has one writer. */
   readonly concurrentWrites: boolean;
-  /** Locks the rows a select returns until the transaction ends. */
+  /**
+   * Locks the rows a select returns until the transaction ends, against other writers of those rows (PostgreSQL's
+   * FOR NO KEY UPDATE): inserts that only reference them (a foreign key) need not wait.
+   */
   lockRows<Q extends LockableQuery<Q>>(query: Q): Q;
   /** Locks the rows a select returns and skips rows another transaction holds (claiming work). */
   claimRows<Q extends LockableQuery<Q>>(query: Q): Q;
@@ -61,7 +65,7 @@ const sqliteCapabilities: DatabaseCapabilities = {
 
 const postgresCapabilities: DatabaseCapabilities = {
   concurrentWrites: true,
-  lockRows: (query) => query.forUpdate(),
+  lockRows: (query) => query.forNoKeyUpdate(),
   claimRows: (query) => query.forUpdate().skipLocked(),
   async lockName(trx, name) {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);

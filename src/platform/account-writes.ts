@@ -1,0 +1,76 @@
+// Group commit of the platform's writes (actions, raw publishing): requests that arrive together share one transaction that locks their accounts in id order and appends to each log once.
+import type { EventEmitter } from 'node:events';
+import type { Insertable, Selectable, Transaction } from 'kysely';
+import type { ProducerSignals } from '../context.ts';
+import type { Database } from '../store/database.ts';
+import { GroupCommit } from '../store/group-commit.ts';
+import type { AccountsTable, ProducerSchema, ScheduledEventsTable } from '../store/schema.ts';
+import { type LogHead, type StagedAppend, writeAppends } from './event-log.ts';
+
+/** What the writes of one group share: their accounts, locked, and what they stage for the group to write at once. */
+export interface AccountGroup {
+  /** The group's accounts as locked, by id; an id that is missing names no account. */
+  readonly accounts: ReadonlyMap<number, Selectable<AccountsTable>>;
+  /** Events to append, in the order of the writes that staged them; each result is filled in before commit. */
+  readonly appends: StagedAppend[];
+  /** Events held back until they are due (scheduled_events rows). */
+  readonly scheduled: Insertable<ScheduledEventsTable>[];
+}
+
+export type AccountWrite<T> = (trx: Transaction<ProducerSchema>, group: AccountGroup) => Promise<T>;
+
+/**
+ * The one door for writes that lock an account. PostgreSQL: every group locks all its accounts first, in ascending id
+ * order, so groups of different processes never deadlock; each log's sequence moves only under its account's lock,
+ * so a reader never sees seq n+1 before n. The group's events go in one multi-row insert at the end.
+ */
+export class AccountWrites {
+  readonly #commits: GroupCommit<ProducerSchema, AccountGroup>;
+
+  constructor(database: Database<ProducerSchema>, signals: EventEmitter<ProducerSignals>, groupsInFlight: number) {
+    this.#commits = new GroupCommit<ProducerSchema, AccountGroup>(database.db, {
+      groupsInFlight,
+      frame: {
+        async open(trx, accountIds) {
+          const rows =
+            accountIds.length === 0
+              ? []
+              : await database
+                  .lockRows(
+                    trx
+                      .selectFrom('accounts')
+                      .selectAll()
+                      .where('id', 'in', [...accountIds])
+                      .orderBy('id'),
+                  )
+                  .execute();
+          return { accounts: new Map(rows.map((row) => [row.id, row])), appends: [], scheduled: [] };
+        },
+        async close(trx, group) {
+          if (group.appends.length > 0) {
+            const heads = new Map<number, LogHead>();
+            for (const append of group.appends) {
+              const account = group.accounts.get(append.accountId);
+              if (account) heads.set(account.id, { lastSeq: account.last_seq, lastEventAt: account.last_event_at });
+            }
+            await writeAppends(trx, group.appends, heads);
+          }
+          for (let start = 0; start < group.scheduled.length; start += 500)
+            await trx
+              .insertInto('scheduled_events')
+              .values(group.scheduled.slice(start, start + 500))
+              .execute();
+        },
+        committed(group) {
+          const appended = new Set(group.appends.filter((append) => append.result.seqs.length > 0).map((append) => append.accountId));
+          if (appended.size > 0) signals.emit('events-appended', [...appended]);
+        },
+      },
+    });
+  }
+
+  /** Runs `write` in the next group, with `accountId` locked; resolves with its result once the group has committed. */
+  run<T>(accountId: number, write: AccountWrite<T>): Promise<T> {
+    return this.#commits.run(write, [accountId]);
+  }
+}
