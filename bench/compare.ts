@@ -16,6 +16,7 @@ import {
   createLearnhookAccounts,
   freshLearnhookDatabase,
   learnhookClient,
+  publishBacklog,
   type Running,
   startLearnhookProcess,
 } from './compare/contenders.ts';
@@ -267,18 +268,7 @@ async function backlogRun(store: 'sqlite' | 'postgres', total: number, run: numb
         loader.adminToken,
         accounts.map((account) => receiver.urlOf(account)),
       );
-      // The API's largest request: 1000 events.
-      await Promise.all(
-        accounts.map(async (account) => {
-          const target = ids[account];
-          if (!target) return;
-          for (let start = 0; start < perAccount; start += 1000) {
-            const publishedAt = wallClock();
-            const events = range(Math.min(1000, perAccount - start)).map((index) => benchEvent(account, start + index, publishedAt));
-            await client.call('POST', `/v1/accounts/${target.id}/events`, { events }, target.token);
-          }
-        }),
-      );
+      await publishBacklog(client, ids, perAccount);
     } finally {
       await client.pool.close();
       await loader.stop();

@@ -14,7 +14,7 @@ import type { CatalogEvent } from '../../src/catalog/schemas.ts';
 import { freePort } from '../../test/support/test-receiver.ts';
 import { benchSecret, type WebhookJob, webhookAgent } from './post-webhook.ts';
 import type { Services } from './services.ts';
-import { benchEventName } from './workload.ts';
+import { benchEvent, benchEventName, wallClock } from './workload.ts';
 
 const folder = path.dirname(fileURLToPath(import.meta.url));
 const repository = path.resolve(folder, '..', '..');
@@ -226,6 +226,8 @@ export async function startLearnhookProcess(
   execArgv: string[] = [],
   /** A command the process runs under (e.g. strace), whose own arguments come first. */
   wrapper: string[] = [],
+  /** The learnhook checkout to run (another one is compared against this one in bench/drain.ts). */
+  root = repository,
 ): Promise<LearnhookProcess> {
   const port = await freePort();
   const adminToken = `lh_admin_bench_${randomBytes(8).toString('hex')}`;
@@ -235,7 +237,7 @@ export async function startLearnhookProcess(
     [
       ...wrapperArgs,
       ...execArgv,
-      path.join(repository, 'bin', 'learnhook.js'),
+      path.join(root, 'bin', 'learnhook.js'),
       'serve',
       '--db',
       db,
@@ -250,7 +252,7 @@ export async function startLearnhookProcess(
       'warn',
       ...flags,
     ],
-    { cwd: repository, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {
     let output = '';
@@ -305,6 +307,21 @@ export async function createLearnhookAccounts(client: LearnhookClient, adminToke
     accounts.push({ id: Number(account.id), token: String(account.token) });
   }
   return accounts;
+}
+
+/** Publishes `perAccount` bench events to each account in requests of 1,000 (the API's largest), accounts in parallel. */
+export async function publishBacklog(client: LearnhookClient, accounts: readonly { id: number; token: string }[], perAccount: number) {
+  await Promise.all(
+    accounts.map(async (target, account) => {
+      for (let start = 0; start < perAccount; start += 1000) {
+        const publishedAt = wallClock();
+        const events = Array.from({ length: Math.min(1000, perAccount - start) }, (_, index) =>
+          benchEvent(account, start + index, publishedAt),
+        );
+        await client.call('POST', `/v1/accounts/${target.id}/events`, { events }, target.token);
+      }
+    }),
+  );
 }
 
 /** A fresh learnhook database of the store: a SQLite file in a new folder, or a new PostgreSQL database. */

@@ -19,17 +19,37 @@ export interface LostRange {
  * sequence jumps by the count so its receiver sees the gap.
  */
 export async function purgeExpiredEvents(context: ProducerContext): Promise<number> {
-  const { db } = context.database;
   const now = context.now();
   const cutoff = retentionCutoff(now, context.settings.retentionMs);
-  const expired = await db
-    .selectFrom('events')
-    .select(['account_id', (eb) => eb.fn.max<number>('seq').as('through')])
-    .where('created_at', '<', cutoff)
-    .groupBy('account_id')
-    .execute();
   let purged = 0;
-  for (const { account_id: accountId, through } of expired) {
+  for (;;) {
+    const { count, more } = await purgeOldest(context, now, cutoff);
+    purged += count;
+    if (!more) return purged;
+  }
+}
+
+/** Expired events read per step of the purge. */
+const purgeStep = 1000;
+
+/**
+ * Purges the oldest expired events (at most `purgeStep`), read in the order of the `created_at` index: a range read
+ * however large the log. (A `GROUP BY account_id` over the expired events made SQLite walk the whole log through the
+ * account index on every pass, blocking its one thread ~0.3 ms per 1,000 events logged, every poll interval.)
+ */
+async function purgeOldest(context: ProducerContext, now: number, cutoff: number): Promise<{ count: number; more: boolean }> {
+  const { db } = context.database;
+  const oldest = await db
+    .selectFrom('events')
+    .select(['account_id', 'seq'])
+    .where('created_at', '<', cutoff)
+    .orderBy('created_at')
+    .limit(purgeStep)
+    .execute();
+  const expired = new Map<number, number>();
+  for (const { account_id: accountId, seq } of oldest) expired.set(accountId, Math.max(seq, expired.get(accountId) ?? 0));
+  let purged = 0;
+  for (const [accountId, through] of expired) {
     purged += await db.transaction().execute(async (trx) => {
       // Hold the rows so a dispatcher cannot settle a batch while its events are being declared lost.
       const query = context.database.lockRows(
@@ -84,8 +104,9 @@ export async function purgeExpiredEvents(context: ProducerContext): Promise<numb
       return Number(deleted.numDeletedRows);
     });
   }
+  if (oldest.length === purgeStep) return { count: purged, more: true };
   await db.deleteFrom('delivery_attempts').where('started_at', '<', cutoff).execute();
-  return purged;
+  return { count: purged, more: false };
 }
 
 /** Sends reminders for failing webhooks and disables those failing for longer than `disableAfterMs`. */
