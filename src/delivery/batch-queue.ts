@@ -1,6 +1,6 @@
 // A webhook's queue of batches as its row keeps it: the batch in flight in the `batch_*` columns, the planned ones after it in `batch_plan`.
-import type { CatalogEvent } from '../catalog/index.ts';
 import { noBatchInFlight, type WebhookRow } from '../webhooks/webhooks.ts';
+import type { BatchEvent } from './build-delivery.ts';
 
 export interface Batch {
   id: string;
@@ -17,7 +17,7 @@ export interface Batch {
 export interface QueuedBatch {
   batch: Batch;
   /** Its events when planned here; null for a batch read back from the database (they are read when it is sent). */
-  events: CatalogEvent[] | null;
+  events: BatchEvent[] | null;
   /** Whether the database holds it: only then may it be sent, so a crash re-sends it with the same id. */
   durable: boolean;
   /** Planned by this loop and never sent, so it may be planned again differently (a filter change, a replay). */

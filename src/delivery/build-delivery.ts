@@ -1,4 +1,6 @@
 // Builds a delivery request: the SPEC §2.2 envelope and the headers (Standard Webhooks signature or basic auth, sequence range).
+
+import type { Selectable } from 'kysely';
 import type { CatalogEvent } from '../catalog/index.ts';
 import {
   eventNames,
@@ -13,13 +15,14 @@ import {
 } from '../catalog/index.ts';
 import { webhookOwner } from '../secrets/prepare-secrets.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
+import type { EventsTable } from '../store/schema.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
 import type { DeliveryRequest } from './send-delivery.ts';
 import { signPayload } from './sign-payload.ts';
 
 export interface BatchToSend {
   batchId: string;
-  events: readonly CatalogEvent[];
+  events: readonly BatchEvent[];
   /** The delivery sequence range; absent for a test delivery, which is outside the sequence. */
   deliveryRange?: { first: number; last: number };
   replay?: boolean;
@@ -53,24 +56,36 @@ function subscriptionValue(eventsJson: string): string {
   return value;
 }
 
-/** Each event as the body carries it, serialized once: planning measures it, the request body joins it. */
-const serialized = new WeakMap<CatalogEvent, { json: string; bytes: number }>();
-
-function serializedEvent(event: CatalogEvent): { json: string; bytes: number } {
-  let known = serialized.get(event);
-  if (!known) {
-    // Exactly the envelope's fields: the log's `seq` stays inside learnhook.
-    const { eventId, eventName, timestamp, eventInfo, data } = event;
-    const json = JSON.stringify({ eventId, eventName, timestamp, eventInfo, data });
-    known = { json, bytes: Buffer.byteLength(json) };
-    serialized.set(event, known);
-  }
-  return known;
+/**
+ * An event as a batch carries it: its place in the log, its id (batch ids derive from the ids), and its JSON in the
+ * body with its size. The JSON is made from the stored columns without parsing `data`, which the log keeps as JSON text.
+ */
+export interface BatchEvent {
+  seq: number;
+  eventId: string;
+  json: string;
+  /** UTF-8 bytes of `json`. */
+  bytes: number;
 }
 
-/** The bytes an event takes in a delivery body (without the comma between events). */
-export function eventBytes(event: CatalogEvent): number {
-  return serializedEvent(event).bytes;
+/** The stored columns of a logged event a batch needs. */
+export type StoredEvent = Pick<Selectable<EventsTable>, 'seq' | 'event_id' | 'event_name' | 'timestamp' | 'event_info' | 'data'>;
+
+/**
+ * A logged event as the body carries it: exactly the envelope's fields (the log's `seq` stays inside learnhook), the
+ * bytes JSON.stringify would write for the parsed event. `data` is spliced in as stored: it was written by
+ * JSON.stringify, and JSON.stringify(JSON.parse(text)) gives such text back unchanged (tested on both stores).
+ */
+export function batchEventOf(row: StoredEvent): BatchEvent {
+  const json = `{"eventId":${JSON.stringify(row.event_id)},"eventName":${JSON.stringify(row.event_name)},"timestamp":"${new Date(row.timestamp).toISOString()}","eventInfo":${JSON.stringify(row.event_info)},"data":${row.data}}`;
+  return { seq: row.seq, eventId: row.event_id, json, bytes: Buffer.byteLength(json) };
+}
+
+/** An event that is not in the log (a test delivery's sample) as the body carries it. */
+export function unloggedBatchEvent(event: CatalogEvent): BatchEvent {
+  const { eventId, eventName, timestamp, eventInfo, data } = event;
+  const json = JSON.stringify({ eventId, eventName, timestamp, eventInfo, data });
+  return { seq: 0, eventId, json, bytes: Buffer.byteLength(json) };
 }
 
 /** The bytes of an account's envelope around its events. */
@@ -78,10 +93,14 @@ export function envelopeBytes(accountId: number): number {
   return Buffer.byteLength(`{"accountId":${JSON.stringify(accountId)},"events":[]}`);
 }
 
+/** The body of a batch: exactly the envelope, as JSON.stringify would write it. */
+export function envelopeBody(accountId: number, events: readonly BatchEvent[]): string {
+  return `{"accountId":${JSON.stringify(accountId)},"events":[${events.map((event) => event.json).join(',')}]}`;
+}
+
 /** The request for a batch; the webhook's sealed password or secrets are opened with `box` just for it. */
 export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: number, box: SecretBox): DeliveryRequest {
-  // The body is exactly the envelope, as JSON.stringify would write it, built from the events serialized once.
-  const body = `{"accountId":${JSON.stringify(webhook.account_id)},"events":[${batch.events.map((event) => serializedEvent(event).json).join(',')}]}`;
+  const body = envelopeBody(webhook.account_id, batch.events);
   const timestamp = Math.floor(now / 1000);
   const headers: Record<string, string> = { [webhookIdHeader]: batch.batchId, [webhookTimestampHeader]: String(timestamp) };
   if (webhook.auth_type === 'signature')

@@ -1,8 +1,10 @@
 // Reads a leased webhook's chosen events from the account's log: ahead of its cursor for planning, and a planned batch's events for sending.
-import type { CatalogEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
-import { type LogEvent, readEvents, toLogEvent } from '../platform/event-log.ts';
+import { type BatchEvent, batchEventOf } from './build-delivery.ts';
 import type { LeasedWebhook } from './webhook-lease.ts';
+
+/** The columns of the log a batch needs (not `account_id` nor `created_at`). */
+const storedColumns = ['seq', 'event_id', 'event_name', 'timestamp', 'event_info', 'data'] as const;
 
 /**
  * Chosen events read ahead of the cursor, so a stream of small batches does not pay one query per batch. It holds
@@ -12,7 +14,7 @@ import type { LeasedWebhook } from './webhook-lease.ts';
 export interface ReadAhead {
   after: number;
   coveredTo: number;
-  events: LogEvent[];
+  events: BatchEvent[];
 }
 
 /** How many chosen events one read fetches: about ten batches, within [100, 1000] and never less than one batch. */
@@ -32,7 +34,7 @@ export async function chosenAfter(
   from: number,
   until: number,
   ahead: { current: ReadAhead | null },
-): Promise<{ events: LogEvent[]; coveredTo: number }> {
+): Promise<{ events: BatchEvent[]; coveredTo: number }> {
   const { batchMax } = context.settings;
   const held = ahead.current;
   if (held && held.after <= from && from <= held.coveredTo) {
@@ -40,11 +42,17 @@ export async function chosenAfter(
     if (events.length >= batchMax || until <= held.coveredTo) return { events, coveredTo: Math.min(until, held.coveredTo) };
   }
   const limit = readAheadLimit(batchMax);
-  const events = await readEvents(context.database.db, row.account_id, {
-    afterSeq: from,
-    limit,
-    eventNames: JSON.parse(row.events) as string[],
-  });
+  const chosen = JSON.parse(row.events) as string[];
+  const rows = await context.database.db
+    .selectFrom('events')
+    .select(storedColumns)
+    .where('account_id', '=', row.account_id)
+    .where('seq', '>', from)
+    .where('event_name', 'in', chosen.length > 0 ? chosen : [''])
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  const events = rows.map(batchEventOf);
   const last = events[events.length - 1];
   const coveredTo = events.length === limit && last ? last.seq : until;
   // Events appended after the head was seen may be missing between the ones returned: only keep the complete range.
@@ -53,14 +61,14 @@ export async function chosenAfter(
 }
 
 /** The events of a batch read back from the database (planned before a restart), in order. */
-export async function readBatchEvents(context: ProducerContext, accountId: number, seqs: readonly number[]): Promise<CatalogEvent[]> {
+export async function readBatchEvents(context: ProducerContext, accountId: number, seqs: readonly number[]): Promise<BatchEvent[]> {
   if (seqs.length === 0) return [];
   const rows = await context.database.db
     .selectFrom('events')
-    .selectAll()
+    .select(storedColumns)
     .where('account_id', '=', accountId)
     .where('seq', 'in', [...seqs])
     .orderBy('seq')
     .execute();
-  return rows.map(toLogEvent);
+  return rows.map(batchEventOf);
 }

@@ -4,7 +4,7 @@ import type { ProducerContext } from '../context.ts';
 import { getWebhookRow } from '../webhooks/webhooks.ts';
 import { exchangeColumns } from './attempt-log.ts';
 import { newBatchId } from './batch-id.ts';
-import { buildDelivery } from './build-delivery.ts';
+import { buildDelivery, unloggedBatchEvent } from './build-delivery.ts';
 import { DeliverySender } from './send-delivery.ts';
 
 export interface TestDeliveryResult {
@@ -25,7 +25,12 @@ export async function sendTestDelivery(context: ProducerContext, accountId: numb
   const startedAt = context.now();
   const sender = new DeliverySender({ ...context.settings, concurrency: 1 });
   try {
-    const request = buildDelivery(webhook, { batchId, events: [sampleEvent(eventName)], test: true }, startedAt, context.secrets);
+    const request = buildDelivery(
+      webhook,
+      { batchId, events: [unloggedBatchEvent(sampleEvent(eventName))], test: true },
+      startedAt,
+      context.secrets,
+    );
     const result = await sender.send(request);
     await context.database.db
       .insertInto('delivery_attempts')

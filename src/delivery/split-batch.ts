@@ -1,14 +1,14 @@
 // Splits a batch a receiver refused as too large (413) into two halves that keep its order and its delivery sequence range (pure).
-import type { CatalogEvent } from '../catalog/index.ts';
 import { batchId } from './batch-id.ts';
 import type { Batch } from './batch-queue.ts';
+import type { BatchEvent } from './build-delivery.ts';
 
 /**
  * The two halves of a batch of two or more events, in order: together they cover its account range and its
  * delivery sequence range with no gap, and each is a new batch with its own content-derived id (its attempts start
  * at zero). `events` are the batch's events, in order.
  */
-export function splitBatch(webhookId: string, batch: Batch, events: readonly CatalogEvent[]): [Batch, Batch] {
+export function splitBatch(webhookId: string, batch: Batch, events: readonly Pick<BatchEvent, 'eventId'>[]): [Batch, Batch] {
   if (batch.seqs.length < 2 || events.length !== batch.seqs.length) throw new RangeError('only a batch of two or more events can be split');
   const half = Math.ceil(batch.seqs.length / 2);
   const firstSeqs = batch.seqs.slice(0, half);

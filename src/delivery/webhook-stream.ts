@@ -1,13 +1,12 @@
 // One webhook's stream of batches while its delivery loop runs: the acknowledged position, the planned batches, and the writes that persist both.
 import type { Updateable } from 'kysely';
-import type { CatalogEvent } from '../catalog/index.ts';
 import type { ProducerContext } from '../context.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { ProducerSchema, WebhooksTable } from '../store/schema.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
 import { batchId } from './batch-id.ts';
 import { type QueuedBatch, queueColumns, queueOf } from './batch-queue.ts';
-import { envelopeBytes, eventBytes } from './build-delivery.ts';
+import { type BatchEvent, envelopeBytes } from './build-delivery.ts';
 import { planBatches } from './plan-batch.ts';
 import { chosenAfter, type ReadAhead } from './read-ahead.ts';
 import { planAheadLimit, shouldRecord } from './run-ahead.ts';
@@ -87,7 +86,7 @@ export class WebhookStream {
    * Replaces the batch in flight, which the receiver refused as too large, by its two halves: new batches with their
    * own ids that together keep its ranges, sent next (once written, like any batch).
    */
-  splitInFlight(events: readonly CatalogEvent[]): void {
+  splitInFlight(events: readonly BatchEvent[]): void {
     const [inFlight, ...rest] = this.queue;
     if (!inFlight) return;
     const halves = splitBatch(this.webhookId, inFlight.batch, events);
@@ -192,9 +191,8 @@ export class WebhookStream {
     const chosen = await chosenAfter(this.deps.context, row, from, until, ahead);
     // The row never holds more than twice the plan-ahead limit of batches (the caller plans only below it).
     const batches = Math.min(planAheadLimit.batches, 2 * planAheadLimit.batches - this.queue.length);
-    const sized = chosen.events.map((event) => ({ seq: event.seq, bytes: eventBytes(event) }));
     const size = { events: settings.batchMax, bytes: settings.batchMaxBytes, envelopeBytes: envelopeBytes(row.account_id) };
-    const { plans, to } = planBatches(from, chosen.coveredTo, sized, size, { ...planAheadLimit, batches });
+    const { plans, to } = planBatches(from, chosen.coveredTo, chosen.events, size, { ...planAheadLimit, batches });
     if (plans.length === 0) {
       // Nothing chosen up to `to`: the position just moves, once nothing is queued before it.
       if (this.queue.length > 0 || to <= from) return false;
