@@ -132,6 +132,19 @@ for (const dialect of dialects) {
         const response = attempt.response as { status: number; body: string };
         assert.equal(response.status, 500);
         assert.equal(response.body, `no: ${long}`.slice(0, responseBodyLimit), 'the answer is kept up to 4 KiB');
+
+        // The body is kept as the sequences of the events it carried and made again from the log: once retention has
+        // purged them, the log shows the headers and no body.
+        const { db } = producer.context.database;
+        const stored = await db.selectFrom('delivery_attempts').selectAll().where('webhook_id', '=', webhook.id).executeTakeFirstOrThrow();
+        assert.equal(stored.request_body, null);
+        assert.equal(stored.request_seqs, '[1]');
+        await db.deleteFrom('events').where('account_id', '=', accountId).execute();
+        const purged = await call('GET', `/v1/accounts/${accountId}/webhooks/${webhook.id}/deliveries`);
+        const after = (purged.body.deliveries as { request: { body: string | null; bytes: number; headers: object } }[])[0]?.request;
+        assert.equal(after?.body, null);
+        assert.equal(after?.bytes, Buffer.byteLength(received?.raw ?? ''));
+        assert.deepEqual(after?.headers, request.headers);
       } finally {
         await receiver.close();
       }

@@ -6,7 +6,7 @@ import { type AttemptLog, exchangeColumns } from './attempt-log.ts';
 import { buildDelivery } from './build-delivery.ts';
 import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
 import type { Notifier } from './notifier.ts';
-import { type ReadAhead, readBatchEvents } from './read-ahead.ts';
+import { type ReadAhead, readLoggedEvents } from './read-ahead.ts';
 import { recordFailure } from './record-failure.ts';
 import { mayRunAhead, planAheadLimit } from './run-ahead.ts';
 import type { DeliverySender } from './send-delivery.ts';
@@ -86,7 +86,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
       if (stream.stopped !== null) break;
 
       const { batch } = next;
-      const events = next.events ?? (await readBatchEvents(context, row.account_id, batch.seqs));
+      const events = next.events ?? (await readLoggedEvents(context, row.account_id, batch.seqs));
       next.droppable = false;
       fresh = false;
       const startedAt = context.now();
@@ -117,7 +117,11 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         outcome: result.acknowledged ? 'acknowledged' : 'failed',
         cause: result.cause,
         error: result.error,
-        ...exchangeColumns(request, result),
+        ...exchangeColumns(
+          request,
+          result,
+          events.map((event) => event.seq),
+        ),
       });
       if (result.acknowledged) {
         // A stream that has caught up logs its attempts before its cursor shows them delivered.

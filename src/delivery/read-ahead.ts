@@ -1,4 +1,4 @@
-// Reads a leased webhook's chosen events from the account's log: ahead of its cursor for planning, and a planned batch's events for sending.
+// Reads a leased webhook's chosen events from the account's log ahead of its cursor for planning, and logged events by sequence (a planned batch, the attempts log's bodies).
 import type { ProducerContext } from '../context.ts';
 import { type BatchEvent, batchEventOf } from './build-delivery.ts';
 import type { LeasedWebhook } from './webhook-lease.ts';
@@ -60,15 +60,21 @@ export async function chosenAfter(
   return { events: ahead.current.events, coveredTo: Math.min(until, coveredTo) };
 }
 
-/** The events of a batch read back from the database (planned before a restart), in order. */
-export async function readBatchEvents(context: ProducerContext, accountId: number, seqs: readonly number[]): Promise<BatchEvent[]> {
-  if (seqs.length === 0) return [];
-  const rows = await context.database.db
-    .selectFrom('events')
-    .select(storedColumns)
-    .where('account_id', '=', accountId)
-    .where('seq', 'in', [...seqs])
-    .orderBy('seq')
-    .execute();
-  return rows.map(batchEventOf);
+/**
+ * The account's events of these sequences that are still in the log, in order (read 500 at a time): a batch planned
+ * before a restart, or the bodies of the attempts log.
+ */
+export async function readLoggedEvents(context: ProducerContext, accountId: number, seqs: readonly number[]): Promise<BatchEvent[]> {
+  const events: BatchEvent[] = [];
+  for (let start = 0; start < seqs.length; start += 500) {
+    const rows = await context.database.db
+      .selectFrom('events')
+      .select(storedColumns)
+      .where('account_id', '=', accountId)
+      .where('seq', 'in', seqs.slice(start, start + 500))
+      .orderBy('seq')
+      .execute();
+    events.push(...rows.map(batchEventOf));
+  }
+  return events.sort((a, b) => a.seq - b.seq);
 }

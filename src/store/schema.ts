@@ -178,8 +178,10 @@ export interface DeliveryAttemptsTable {
   response_body: string | null;
   /** JSON object of the headers sent (basic auth credentials masked); null in rows older than migration 0005. */
   request_headers?: string | null;
-  /** The body sent, cut at 64 KiB; `request_bytes` is its full size. */
+  /** The body sent, cut at 64 KiB; `request_bytes` is its full size. Null where `request_seqs` stands for it. */
   request_body?: string | null;
+  /** JSON array of the account sequences a delivery's body carried (migration 0008): the body is made from the log again. */
+  request_seqs?: string | null;
   request_bytes?: number | null;
 }
 

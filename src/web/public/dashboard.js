@@ -519,7 +519,9 @@ function attemptRow(attempt) {
               .map(([name, value]) => `${name}: ${value}`)
               .join('\n'),
           ),
-          h('pre', { 'data-part': 'request-body' }, pretty(attempt.request.body)),
+          attempt.request.body === null
+            ? h('p', { class: 'muted' }, 'The events this body carried have left the log (retention).')
+            : h('pre', { 'data-part': 'request-body' }, pretty(attempt.request.body)),
         ]
       : h('p', { class: 'muted' }, 'This attempt was logged before requests were kept.'),
     attempt.response
