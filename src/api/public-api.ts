@@ -146,9 +146,11 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
       .send(jsonApiError(status, known ? known.code : 'error', detail));
   });
 
-  /** Authenticates and counts the request against its token's window (shared by every serve process); answers 429 when the window is full. */
-  async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> {
-    const principal = await auth.principalOf(request);
+  /**
+   * Counts an authenticated, well-formed request against its token's window (shared by every serve process);
+   * answers 429 when the window is full. Routes read their query first, so a refused request counts nothing.
+   */
+  async function admitted(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const decision = await limiter.take(tokenOf(request) ?? '', context.now());
     reply.header('x-ratelimit-limit', decision.limit).header('x-ratelimit-remaining', decision.remaining);
     if (!decision.allowed) {
@@ -157,21 +159,21 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
         .header('retry-after', (decision.retryAfterMs / 1000).toFixed(3))
         .type('application/json')
         .send({ message: '429 Too many requests' });
-      return undefined;
+      return false;
     }
     reply.type(jsonApi);
-    return principal;
+    return true;
   }
 
   app.get(
     '/primeapi/v2/learningObjects',
     { schema: { tags: ['public read API'], summary: 'Learning objects (JSON:API), by ids or paged.', querystring: PageQuery } },
     async (request, reply) => {
-      const principal = await admit(request, reply);
-      if (!principal) return reply;
+      const principal = await auth.principalOf(request);
       const ids = idsParameter(request.query.ids);
       const limit = pageLimit(request.query['page[limit]']);
       const afterNum = pageCursor(request.query['page[cursor]']);
+      if (!(await admitted(request, reply))) return reply;
       const includeInstances = (request.query.include ?? '').split(',').includes('instances');
       const accountId = scopeOf(principal);
       const found = await readLearningObjects(context, ids ? { accountId, ids } : { accountId, limit: limit + 1, afterNum });
@@ -189,16 +191,17 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
     '/primeapi/v2/users',
     { schema: { tags: ['public read API'], summary: 'Users (JSON:API), by ids or paged.', querystring: PageQuery } },
     async (request, reply) => {
-      const principal = await admit(request, reply);
-      if (!principal) return reply;
+      const principal = await auth.principalOf(request);
       const accountId = scopeOf(principal);
       const ids = idsParameter(request.query.ids);
-      if (ids) {
-        const users = await listUsers(context, { accountId, ids: userIds(ids), limit: maxIds });
-        return { data: users.map(userResource), links: {} };
-      }
+      const wanted = ids ? userIds(ids) : undefined;
       const limit = pageLimit(request.query['page[limit]']);
       const afterId = pageCursor(request.query['page[cursor]']);
+      if (!(await admitted(request, reply))) return reply;
+      if (wanted) {
+        const users = await listUsers(context, { accountId, ids: wanted, limit: maxIds });
+        return { data: users.map(userResource), links: {} };
+      }
       const users = await listUsers(context, {
         accountId,
         ...(afterId !== undefined ? { afterId } : {}),
@@ -215,8 +218,8 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
     '/primeapi/v2/users/:userId',
     { schema: { tags: ['public read API'], summary: 'One user (JSON:API).', params: Type.Object({ userId: digits() }) } },
     async (request, reply) => {
-      const principal = await admit(request, reply);
-      if (!principal) return reply;
+      const principal = await auth.principalOf(request);
+      if (!(await admitted(request, reply))) return reply;
       const { userId } = request.params;
       const accountId = scopeOf(principal);
       const users = await listUsers(context, { accountId, ids: [numberOf(userId)], limit: 1 });
@@ -230,8 +233,8 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
     '/primeapi/v2/reports/users.csv',
     { schema: { tags: ['public read API'], summary: 'User report (CSV): every user of the account.' } },
     async (request, reply) => {
-      const principal = await admit(request, reply);
-      if (!principal) return reply;
+      const principal = await auth.principalOf(request);
+      if (!(await admitted(request, reply))) return reply;
       const accountId = scopeOf(principal);
       const rows: (string | number)[][] = [];
       let afterId = 0;
@@ -256,8 +259,8 @@ export async function publicApiRoutes(app: LearnhookApp, { context, auth }: ApiD
       },
     },
     async (request, reply) => {
-      const principal = await admit(request, reply);
-      if (!principal) return reply;
+      const principal = await auth.principalOf(request);
+      if (!(await admitted(request, reply))) return reply;
       const since = request.query.since === undefined ? undefined : Date.parse(request.query.since);
       const items = await readLearningObjects(context, {
         accountId: scopeOf(principal),
