@@ -12,6 +12,7 @@ export interface Settings {
   mirrorPort: number;
   host: string;
   db: string;
+  dbPool: number;
   dataDir: string;
   adminToken: string;
   secretKey: string;
@@ -195,6 +196,17 @@ const definitions = [
     doc: 'Database: sqlite:PATH or postgres://…; defaults to a SQLite file under the data folder.',
     empty: true,
     commands: all,
+  },
+  {
+    key: 'dbPool',
+    flag: 'db-pool',
+    env: 'LEARNHOOK_DB_POOL',
+    kind: 'integer',
+    defaultValue: '10',
+    doc: 'PostgreSQL connections this process keeps open at most (SQLite uses one); see docs/deployment.md for sizing.',
+    min: 1,
+    max: 1000,
+    commands: ['serve', 'worker', 'mirror', 'demo'],
   },
   {
     key: 'dataDir',

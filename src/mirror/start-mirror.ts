@@ -46,7 +46,7 @@ export async function startMirror(settings: Settings, options: { now?: () => num
   // sync the file ten times as often, which was half the cost of a commit in the receiver's profile. The WAL grows
   // to about 40 MB between checkpoints.
   const url = mirrorDatabaseUrl(settings);
-  const database = await openDatabase<MirrorSchema>(url, { walAutocheckpointPages: 10_000 });
+  const database = await openDatabase<MirrorSchema>(url, { poolSize: settings.dbPool, walAutocheckpointPages: 10_000 });
   await migrate(database as Parameters<typeof migrate>[0], 'mirror');
 
   const context = createMirrorContext(settings, database, {
