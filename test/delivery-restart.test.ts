@@ -27,7 +27,7 @@ function serve(databaseUrl: string, dataDir: string): Promise<{ child: ChildProc
       'serve',
       ...['--db', databaseUrl, '--data-dir', dataDir, '--port', '0', '--admin-token', adminToken, '--allow-private-targets'],
       ...[
-        // The lease outlasts one delivery (connect + socket timeout), as settings require.
+        // A short lease: on SQLite the restarted serve takes back what the killed one held once it expires.
         '--lease',
         '3s',
         '--connect-timeout',

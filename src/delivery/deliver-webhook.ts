@@ -21,21 +21,28 @@ export interface DeliveryDeps {
   attempts: AttemptLog;
   /** Shared by the webhook loops of this process: their writes commit together. */
   commits: GroupCommit<ProducerSchema>;
-  /** This process's lease owner name. */
+  /** The owner name this run's lease was claimed under: every write holds only while the webhook is still its. */
   owner: string;
+}
+
+/** How a run is told to end: `stopping()` between batches, `signal` at once (the lease was lost: abort, write nothing). */
+export interface RunControl {
+  stopping(): boolean;
+  signal: AbortSignal;
 }
 
 /** How long a busy webhook's row is trusted from memory before it is read again. */
 const reloadEveryMs = 250;
 
 /**
- * Delivers the webhook's batches one request at a time until it has no due work, fails, or `stopping()` says so.
- * The caller holds the webhook's lease. Batches are planned ahead and persisted before they are sent, so after a
+ * Delivers the webhook's batches one request at a time until it has no due work, fails, or `run` says so.
+ * The caller holds the webhook's lease (and renews it); when it is lost, the request in flight is aborted and the
+ * loop ends without writing anything more for the webhook. Batches are planned ahead and persisted before they are sent, so after a
  * crash every batch that may have been sent is sent again with its old id and events; acknowledgements are recorded
  * in the background, at most `runAheadLimit` behind, so a crash re-sends at most that many acknowledged batches
  * (receivers dedupe them by id: at least once, never skipped).
  */
-export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stopping: () => boolean): Promise<void> {
+export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, run: RunControl): Promise<void> {
   const { context } = deps;
   let row = await loadLeasedWebhook(context, deps.owner, webhookId);
   if (row?.state !== 'enabled' || row.account_status !== 'ACTIVE') return;
@@ -47,7 +54,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
   let fresh = true;
   const ahead: { current: ReadAhead | null } = { current: null };
   try {
-    while (!stopping() && stream.stopped === null) {
+    while (!run.stopping() && stream.stopped === null) {
       if (!fresh && performance.now() - loadedAt >= reloadEveryMs) {
         const settled = stream.idle ? stream.writes : -1;
         const reloaded: LeasedWebhook | undefined = await loadLeasedWebhook(context, deps.owner, webhookId);
@@ -97,7 +104,9 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
         replay: batch.replay,
       };
       const request = buildDelivery(row, delivery, startedAt, context.secrets);
-      const result = await deps.sender.send(request);
+      const result = await deps.sender.send(request, run.signal);
+      // The lease was lost during the send (it was aborted): the webhook is another process's now.
+      if (run.signal.aborted) break;
       recordAttempt(deps.metrics, result, events.length);
       const now = context.now();
       const attempt = batch.attempts + 1;
@@ -150,6 +159,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, stop
     }
   } finally {
     await deps.attempts.flush();
+    if (run.signal.aborted) stream.stopped ??= String(run.signal.reason);
     // What was planned and never sent is given back: whoever delivers next plans it with the settings of then.
     if (stream.stopped === null) stream.dropUnsent();
     await stream.flush();

@@ -1,37 +1,13 @@
-// The dispatcher: finds webhooks with due work, leases them, and runs one delivery loop per webhook under a global concurrency limit.
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+// The dispatcher: claims webhooks with due work (longest-waiting first), and runs one delivery loop per webhook under a global concurrency limit.
 import type { ProducerContext } from '../context.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { AttemptLog } from './attempt-log.ts';
 import { type DeliveryDeps, deliverWebhook } from './deliver-webhook.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
+import { HeldLease } from './held-lease.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliverySender } from './send-delivery.ts';
-import { claimWebhook, releaseWebhook } from './webhook-lease.ts';
-
-/** Webhooks that have work now and no live lease: a batch in flight, a replay, or events after the cursor. */
-async function findDueWebhooks(context: ProducerContext, now: number, limit: number, skip: ReadonlySet<string>): Promise<string[]> {
-  const rows = await context.database.db
-    .selectFrom('webhooks')
-    .innerJoin('accounts', 'accounts.id', 'webhooks.account_id')
-    .select('webhooks.id')
-    .where('webhooks.state', '=', 'enabled')
-    .where('accounts.status', '=', 'ACTIVE')
-    .where((eb) => eb.or([eb('webhooks.lease_until', 'is', null), eb('webhooks.lease_until', '<', now)]))
-    .where((eb) => eb.or([eb('webhooks.next_attempt_at', 'is', null), eb('webhooks.next_attempt_at', '<=', now)]))
-    .where((eb) =>
-      eb.or([
-        eb('webhooks.batch_id', 'is not', null),
-        eb('webhooks.replay_cursor', 'is not', null),
-        eb('webhooks.cursor', '<', eb.ref('accounts.last_seq')),
-      ]),
-    )
-    .orderBy('webhooks.next_attempt_at')
-    .limit(limit + skip.size)
-    .execute();
-  return rows.map((row) => row.id).filter((id) => !skip.has(id));
-}
+import { anyWebhookWaiting, claimDueWebhooks } from './webhook-lease.ts';
 
 /** When the earliest sleeping retry is due, so the dispatcher wakes for it rather than at the next poll. */
 async function nextRetryAt(context: ProducerContext, now: number): Promise<number | undefined> {
@@ -44,21 +20,31 @@ async function nextRetryAt(context: ProducerContext, now: number): Promise<numbe
   return row?.at ?? undefined;
 }
 
+/** How long a webhook keeps its worker's slot, batch after batch, while other due webhooks wait for one. */
+const turnMs = 1000;
+
+interface Run {
+  lease: HeldLease;
+  done: Promise<void>;
+}
+
 export class Dispatcher {
-  readonly #deps: DeliveryDeps;
-  readonly #running = new Map<string, Promise<void>>();
+  readonly #deps: Omit<DeliveryDeps, 'owner'>;
+  readonly #running = new Map<string, Run>();
   #stopping = false;
+  /** Whether due webhooks were waiting for a slot at the last scan: running webhooks then end their turn. */
+  #crowded = false;
   /** The scan in progress, if any: stop() waits for it, so no delivery starts after stop() returns. */
   #scanning: Promise<void> | null = null;
   #scanAgain = false;
   #timer: NodeJS.Timeout | undefined;
+  #stopWatchingSession = () => {};
   readonly #wake = () => this.#scan();
 
   constructor(
     private readonly context: ProducerContext,
     notifier: Notifier,
   ) {
-    const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.#deps = {
       context,
       sender: new DeliverySender(context.settings),
@@ -66,13 +52,16 @@ export class Dispatcher {
       notifier,
       attempts: new AttemptLog(context),
       commits: new GroupCommit(context.database.db, { groupsInFlight: context.database.concurrentWrites ? 2 : 1 }),
-      owner,
     };
   }
 
   start(): void {
     this.context.signals.on('events-appended', this.#wake);
     this.context.signals.on('webhook-changed', this.#wake);
+    // The session's liveness lock is gone with its connection: other processes may take these webhooks over now.
+    this.#stopWatchingSession = this.context.cluster.onLost(() => {
+      for (const { lease } of this.#running.values()) lease.lose('the cluster session was lost, so other processes may take it over');
+    });
     this.#scan();
   }
 
@@ -80,9 +69,11 @@ export class Dispatcher {
     this.#stopping = true;
     this.context.signals.off('events-appended', this.#wake);
     this.context.signals.off('webhook-changed', this.#wake);
+    this.#stopWatchingSession();
     clearTimeout(this.#timer);
     await this.#scanning;
-    await Promise.allSettled(this.#running.values());
+    // Each run finishes the send in flight, records it and gives its lease back before the database closes.
+    await Promise.allSettled([...this.#running.values()].map((run) => run.done));
     await this.#deps.sender.close();
   }
 
@@ -107,18 +98,20 @@ export class Dispatcher {
   }
 
   async #scanOnce(): Promise<void> {
-    const { settings } = this.context;
+    const { settings, cluster } = this.context;
     const now = this.context.now();
     const free = settings.concurrency - this.#running.size;
-    if (free > 0) {
-      const due = await findDueWebhooks(this.context, now, free, new Set(this.#running.keys()));
-      for (const webhookId of due.slice(0, free)) {
-        if (this.#stopping) break;
-        if (!(await claimWebhook(this.context, this.#deps.owner, webhookId, now))) continue;
+    // Without its session (PostgreSQL), a claim would be under a name others see as gone: they could take it at once.
+    if (cluster.connected) {
+      const owner = cluster.owner;
+      const claimed = free > 0 ? await claimDueWebhooks(this.context, owner, now, free, [...this.#running.keys()]) : [];
+      for (const webhookId of claimed) {
+        const lease = new HeldLease(this.context, owner, webhookId, now);
         // Stopped while claiming: give the webhook back rather than start a delivery stop() does not wait for.
-        if (this.#stopping) await releaseWebhook(this.context, this.#deps.owner, webhookId);
-        else this.#runWebhook(webhookId);
+        if (this.#stopping) await lease.end();
+        else this.#runWebhook(lease);
       }
+      this.#crowded = claimed.length === free && (await anyWebhookWaiting(this.context, now, [...this.#running.keys()]));
     }
     const retryAt = await nextRetryAt(this.context, now);
     const wait = Math.max(1, Math.min(settings.pollIntervalMs, retryAt === undefined ? Number.POSITIVE_INFINITY : retryAt - now));
@@ -126,23 +119,27 @@ export class Dispatcher {
     if (!this.#stopping) this.#timer = setTimeout(this.#wake, wait);
   }
 
-  #runWebhook(webhookId: string): void {
-    const run = (async () => {
+  #runWebhook(lease: HeldLease): void {
+    const { webhookId } = lease;
+    const startedAt = performance.now();
+    // A run ends when the webhook has no due work, on stop, when its lease is lost, or after its turn while others wait.
+    const stopping = () => this.#stopping || lease.lost || (this.#crowded && performance.now() - startedAt >= turnMs);
+    const done = (async () => {
       try {
         // Keep the lease while there is work: one request in flight per webhook, batch after batch.
-        await deliverWebhook(this.#deps, webhookId, () => this.#stopping);
+        await deliverWebhook({ ...this.#deps, owner: lease.owner }, webhookId, { stopping, signal: lease.signal });
       } catch (error) {
         this.context.logger.error(
           { err: error, webhookId },
           `delivery to webhook ${webhookId} stopped on an error; it is retried at the next poll`,
         );
       } finally {
-        await releaseWebhook(this.context, this.#deps.owner, webhookId);
+        await lease.end();
         this.#running.delete(webhookId);
         this.context.signals.emit('webhook-released', webhookId);
         this.#scan();
       }
     })();
-    this.#running.set(webhookId, run);
+    this.#running.set(webhookId, { lease, done });
   }
 }

@@ -97,7 +97,8 @@ export class DeliverySender {
     });
   }
 
-  async send(delivery: DeliveryRequest): Promise<DeliveryResult> {
+  /** Sends one delivery; `signal` aborts it (its lease was lost), and it then resolves as a failure. */
+  async send(delivery: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     try {
@@ -108,6 +109,7 @@ export class DeliverySender {
         body: delivery.body,
         headers: sentHeaders(delivery),
         dispatcher: this.#agent,
+        ...(signal ? { signal } : {}),
       });
       // The start of the answer is kept for the attempts log (it says why a receiver refused); the rest is read and
       // dropped so the connection can be reused.

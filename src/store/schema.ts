@@ -150,6 +150,8 @@ export interface WebhooksTable {
   replay_until: number | null;
   lease_owner: string | null;
   lease_until: number | null;
+  /** When the webhook last joined the queue of claimable webhooks (lease given back, or its retry's time): claims take the oldest first. */
+  waiting_since: Generated<number>;
   lost_count: Generated<number>;
   /** JSON array of { firstSeq, lastSeq, count, at }. */
   lost_ranges: Generated<string>;
