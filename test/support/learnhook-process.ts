@@ -26,6 +26,8 @@ export interface LearnhookProcess {
   /** SIGTERM (a clean stop), and resolves once it is gone. */
   stop(): Promise<void>;
   readonly running: boolean;
+  /** Its process id while it runs (lease owners name it: KEY@host:pid). */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -45,6 +47,9 @@ export function learnhookProcess(name: string, args: string[], onUnexpectedExit:
     name,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    get pid() {
+      return child?.pid;
     },
     start() {
       expectingExit = false;
