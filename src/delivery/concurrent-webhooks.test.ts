@@ -1,4 +1,4 @@
-// Delivery on both stores with group-committed state and read-ahead: concurrent webhooks still get every event in order.
+// Delivery on both stores with group-committed state and read-ahead: concurrent webhooks still get every event in order, and take turns when slots are short.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { testDialects } from '../../test/support/test-databases.ts';
@@ -49,6 +49,38 @@ for (const dialect of dialects) {
         }
       } finally {
         for (const receiver of receivers) await receiver.close();
+      }
+    });
+  });
+
+  describe(`more webhooks due than slots on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let producer: TestProducer;
+    before(async () => {
+      producer = await startTestProducer(dialect, { batchMax: 1, concurrency: 1 });
+    });
+    after(async () => {
+      await producer?.stop();
+    });
+
+    test('a webhook due while a busy one holds the only slot is delivered before the busy one has sent its backlog', async () => {
+      const busy = await startReceiver(() => ({ status: 200, delayMs: 20 }));
+      const waiting = await startReceiver();
+      try {
+        const busyAccount = await producer.createAccount('busy');
+        await producer.createWebhook(busyAccount, { name: 'busy', url: busy.url, events: ['LEARNING_OBJECT_DRAFT'] });
+        const waitingAccount = await producer.createAccount('waiting');
+        await producer.createWebhook(waitingAccount, { name: 'waiting', url: waiting.url, events: ['LEARNING_OBJECT_DRAFT'] });
+        const backlog = await producer.append(busyAccount, 500);
+        await busy.waitFor(() => busy.deliveries.length > 0);
+        await producer.append(waitingAccount, 1);
+        await waiting.waitFor(() => waiting.acknowledgedEvents().length === 1);
+        // At 20 ms a batch the backlog takes 10 s; the busy webhook's turn ends after 1 s once another waits.
+        assert.ok(busy.acknowledgedEvents().length < backlog.length, 'the waiting webhook did not wait for the whole backlog');
+        await busy.waitFor(() => busy.acknowledgedEvents().length === backlog.length);
+        assert.deepEqual(busy.acknowledgedEvents(), backlog);
+      } finally {
+        await busy.close();
+        await waiting.close();
       }
     });
   });
