@@ -78,33 +78,55 @@ describe('delivery by several processes on PostgreSQL', { skip: postgres?.skip }
       assert.ok(response.ok, `${method} ${path} answered ${response.status}: ${text}`);
       return JSON.parse(text) as { id: number | string };
     };
+    /** `count` more events published to the account in one request (ids `NAME-from`…). */
+    const publishMore = async (accountId: number | string, from: number, count: number) => {
+      const events = Array.from({ length: count }, (_, index) => ({
+        ...sampleEvent('COURSE_ENROLLMENT'),
+        eventId: `${name}-${from + index}`,
+      }));
+      await call('POST', `/v1/accounts/${accountId}/events`, { events });
+      return events.map((event) => event.eventId);
+    };
     /** An account with one webhook to `url`, then `count` events published in one request. */
     const publish = async (url: string, count: number) => {
       const account = await call('POST', '/v1/accounts', { name: `${name} Academy` });
       const webhook = await call('POST', `/v1/accounts/${account.id}/webhooks`, { name: 'receiver', url, events: ['COURSE_ENROLLMENT'] });
-      const events = Array.from({ length: count }, (_, index) => ({ ...sampleEvent('COURSE_ENROLLMENT'), eventId: `${name}-${index}` }));
-      await call('POST', `/v1/accounts/${account.id}/events`, { events });
-      return { webhookId: String(webhook.id), eventIds: events.map((event) => event.eventId) };
+      return { accountId: account.id, webhookId: String(webhook.id), eventIds: await publishMore(account.id, 0, count) };
     };
-    return { db, serve, workers, publish };
+    return { db, serve, workers, publish, publishMore };
   }
 
-  test('--lease 1s with a receiver answering after 1.5 s: one request in flight, every event delivered, each batch sent once', async () => {
+  test('--lease 1s, a receiver answering after 1.5 s: one request in flight, every event once; SIGTERM mid-send finishes it, gives the lease back', async () => {
     const { receiver, mostInFlight } = await slowReceiver(1500);
     receivers.push(receiver);
     // serve delivers too: two processes compete for the webhook, as in the report of the livelock.
-    const { publish } = await cluster('slow', {
+    const { db, serve, workers, publish, publishMore } = await cluster('slow', {
       dispatch: true,
       workers: 1,
       flags: ['--lease', '1s', '--batch-max', '10', '--poll-interval', '100ms'],
     });
-    const { eventIds } = await publish(receiver.url, 60);
+    const { accountId, webhookId, eventIds } = await publish(receiver.url, 60);
     await receiver.waitFor(() => new Set(receiver.acknowledgedEvents()).size === eventIds.length, 120_000);
     assert.deepEqual(receiver.acknowledgedEvents(), eventIds, 'every event once, in order');
     assert.equal(mostInFlight(), 1, 'never two requests in flight for the webhook');
     const sends = sendsPerBatch(receiver);
     assert.equal(sends.size, 6);
     assert.deepEqual([...sends.values()], [1, 1, 1, 1, 1, 1], 'no batch was sent again');
+
+    // Both processes stopped while a batch is in flight: the send finishes and is recorded, and no lease is left held.
+    const more = await publishMore(accountId, 60, 10);
+    await receiver.waitFor(() => receiver.deliveries.length === 7);
+    await Promise.all([serve.stop(), ...workers.map((worker) => worker.stop())]);
+    assert.deepEqual(
+      receiver.deliveries.at(-1)?.body.events.map((event) => event.eventId),
+      more,
+    );
+    assert.equal(receiver.deliveries.at(-1)?.acknowledged, true, 'the send in flight was answered, not cut');
+    const database = await openDatabase<ProducerSchema>(db);
+    const row = await database.db.selectFrom('webhooks').selectAll().where('id', '=', webhookId).executeTakeFirstOrThrow();
+    await database.close();
+    assert.equal(row.lease_owner, null, 'the lease was given back');
+    assert.equal(row.batch_id, null, 'the acknowledgement of the batch in flight was recorded');
   });
 
   test('kill -9 of the worker holding a webhook with --lease 60s: another delivers the rest long before the lease ends', async (t) => {
