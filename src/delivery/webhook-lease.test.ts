@@ -105,7 +105,7 @@ for (const dialect of dialects) {
       // Rounds of four claims at once, three webhooks each, until none is left.
       for (let round = 0; round < 20; round++) {
         const got = await Promise.all(owners.map((session) => claimDueWebhooks(context, session.owner, now, 3)));
-        got.forEach((ids, index) => claimed[index]?.push(...ids));
+        for (const [index, ids] of got.entries()) claimed[index]?.push(...ids);
         if (got.every((ids) => ids.length === 0)) break;
       }
       const all = claimed.flat();
