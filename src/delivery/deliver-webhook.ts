@@ -159,7 +159,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, run:
     }
   } finally {
     await deps.attempts.flush();
-    if (run.signal.aborted) stream.stopped ??= String(run.signal.reason);
+    if (run.signal.aborted) stream.stopped ??= 'its lease was lost';
     // What was planned and never sent is given back: whoever delivers next plans it with the settings of then.
     if (stream.stopped === null) stream.dropUnsent();
     await stream.flush();
