@@ -8,7 +8,7 @@ import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
 import type { Notifier } from './notifier.ts';
 import { type ReadAhead, readLoggedEvents } from './read-ahead.ts';
 import { recordFailure } from './record-failure.ts';
-import { mayRunAhead, planAheadLimit } from './run-ahead.ts';
+import { mayRunAhead, shouldPlanMore } from './run-ahead.ts';
 import type { DeliverySender } from './send-delivery.ts';
 import { type LeasedWebhook, loadLeasedWebhook } from './webhook-lease.ts';
 import { WebhookStream } from './webhook-stream.ts';
@@ -74,9 +74,9 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, run:
       }
       if (row.state !== 'enabled' || row.account_status !== 'ACTIVE') break;
 
-      const unsent = stream.queue.filter((queued) => queued.droppable).length;
+      const unsent = stream.queue.filter((queued) => queued.droppable).map((queued) => ({ eventCount: queued.batch.seqs.length }));
       // Planned in chunks, so the write that persists them happens every few batches and while earlier ones are sent.
-      if (unsent <= planAheadLimit.batches / 2 && stream.queue.length < 2 * planAheadLimit.batches) {
+      if (shouldPlanMore(unsent, stream.queue.length)) {
         const moved = await stream.planMore(row, ahead);
         if (moved && stream.queue.length === 0) continue;
       }

@@ -1,6 +1,7 @@
 // Reads a leased webhook's chosen events from the account's log ahead of its cursor for planning, and logged events by sequence (a planned batch, the attempts log's bodies).
 import type { ProducerContext } from '../context.ts';
 import { type BatchEvent, batchEventOf } from './build-delivery.ts';
+import { planAheadLimit } from './run-ahead.ts';
 import type { LeasedWebhook } from './webhook-lease.ts';
 
 /** The columns of the log a batch needs (not `account_id` nor `created_at`). */
@@ -17,9 +18,12 @@ export interface ReadAhead {
   events: BatchEvent[];
 }
 
-/** How many chosen events one read fetches: about ten batches, within [100, 1000] and never less than one batch. */
+/**
+ * How many chosen events one read fetches: up to ten batches, within [100, one planning step] and never less than
+ * one batch. What a read holds stays in memory until planned and sent, in every webhook loop at once.
+ */
 function readAheadLimit(batchMax: number): number {
-  return Math.max(batchMax, Math.min(1000, Math.max(100, batchMax * 10)));
+  return Math.max(batchMax, Math.min(planAheadLimit.events, Math.max(100, batchMax * 10)));
 }
 
 /**
