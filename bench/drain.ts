@@ -1,6 +1,9 @@
 // Drains one backlog again and again, with this checkout and optionally another one (a baseline), interleaved: events/s,
 // CPU milliseconds of the serve process per 1,000 events (steadier than events/s on a shared machine), RSS peak.
-// `node --import tsx bench/drain.ts [--store sqlite|postgres] [--backlog N] [--runs N] [--baseline DIR] [--profile]`
+// `node --import tsx bench/drain.ts [--store sqlite|postgres] [--backlog N] [--runs N] [--baseline DIR] [--profile] [--dead]`
+// With --dead, each checkout drains twice per run, interleaved: account 0's webhook disabled (99 healthy webhooks
+// alone), and pointed at an endpoint that accepts and never answers (99 healthy beside one dead); only the healthy
+// accounts' events are counted, so the two give the dead endpoint's cost to the healthy ones.
 // The backlog is published once through the API; before each drain every webhook is put back to the start of its
 // log (cursor 0, no batch, attempts log emptied), so each drain sends the same batches to the same receiver.
 import fs from 'node:fs';
@@ -33,15 +36,28 @@ const { values: flags } = parseArgs({
     'batch-max': { type: 'string', default: '100' },
     baseline: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    dead: { type: 'boolean', default: false },
     /** Extra serve flags, space-separated. */
     flags: { type: 'string', default: '' },
+    /** Extra node flags for the draining serve process, space-separated (e.g. --max-old-space-size=200). */
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const store = flags.store as 'sqlite' | 'postgres';
 const accounts = Number(flags.accounts);
 const perAccount = Math.ceil(Number(flags.backlog) / accounts);
 const total = perAccount * accounts;
-const checkouts = [...(flags.baseline ? [{ name: 'baseline', root: path.resolve(flags.baseline) }] : []), { name: 'this', root: here }];
+const roots = [...(flags.baseline ? [{ name: 'baseline', root: path.resolve(flags.baseline) }] : []), { name: 'this', root: here }];
+/** What account 0's webhook does in a drain: delivers like the others, is disabled, or points at a dead endpoint. */
+type Account0 = 'healthy' | 'disabled' | 'dead';
+const checkouts = roots.flatMap(({ name, root }) =>
+  flags.dead
+    ? [
+        { name, root, account0: 'disabled' as Account0 },
+        { name: `${name}+dead`, root, account0: 'dead' as Account0 },
+      ]
+    : [{ name, root, account0: 'healthy' as Account0 }],
+);
 const serveFlags = [
   '--batch-max',
   String(flags['batch-max']),
@@ -62,11 +78,14 @@ function cpuMs(pid: number): number {
   }
 }
 
-function rssMiB(pid: number): number {
+/** Resident memory of a process in MiB: all of it, its anonymous part (heaps) and its file-backed part (mapped files). */
+function rssMiB(pid: number): { total: number; anon: number; file: number } {
   try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+    return { total: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
   } catch {
-    return 0;
+    return { total: 0, anon: 0, file: 0 };
   }
 }
 
@@ -92,7 +111,12 @@ try {
     await client.pool.close();
     await loader.stop();
   }
-  const expected = Object.fromEntries(Array.from({ length: accounts }, (_, account) => [account, perAccount]));
+  const expectedOf = (account0: Account0) =>
+    Object.fromEntries(
+      Array.from({ length: accounts }, (_, account) => [account, perAccount]).filter(
+        ([account]) => account !== 0 || account0 === 'healthy',
+      ),
+    );
   for (let run = 1; run <= Number(flags.runs); run++) {
     for (const checkout of run % 2 ? checkouts : [...checkouts].reverse()) {
       const reset = await openDatabase<ProducerSchema>(database.url);
@@ -110,17 +134,29 @@ try {
             lease_until: null,
           })
           .execute();
+        const first = await reset.db.selectFrom('webhooks').select('id').orderBy('account_id').executeTakeFirstOrThrow();
+        await reset.db
+          .updateTable('webhooks')
+          .set({
+            state: checkout.account0 === 'disabled' ? 'disabled' : 'enabled',
+            url: checkout.account0 === 'dead' ? receiver.deadUrl : receiver.urlOf(0),
+          })
+          .where('id', '=', first.id)
+          .execute();
       } finally {
         await reset.close();
       }
-      await receiver.expect(expected);
-      const execArgv = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${checkout.name}-${run}`)}`] : [];
+      await receiver.expect(expectedOf(checkout.account0));
+      const execArgv = [
+        ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${checkout.name}-${run}`)}`] : []),
+        ...String(flags['node-flags']).split(' ').filter(Boolean),
+      ];
       const load = os.loadavg()[0] ?? 0;
       const server = await startLearnhookProcess(database.url, serveFlags, execArgv, [], checkout.root);
       const pid = server.child.pid ?? 0;
       const cpuAtStart = cpuMs(pid);
       const startedAt = wallClock();
-      const samples: number[] = [];
+      const samples: { total: number; anon: number; file: number }[] = [];
       const sampler = setInterval(() => samples.push(rssMiB(pid)), 100);
       let cpuAtEnd = 0;
       try {
@@ -141,8 +177,10 @@ try {
         eventsPerSecond: Math.round(summary.received / seconds),
         seconds: Number(seconds.toFixed(2)),
         cpuMsPer1000: Number((((cpuAtEnd - cpuAtStart) / summary.received) * 1000).toFixed(1)),
-        rssPeakMiB: Math.round(Math.max(...samples)),
-        rssMedianMiB: Math.round(median(samples)),
+        rssPeakMiB: Math.round(Math.max(...samples.map((sample) => sample.total))),
+        rssMedianMiB: Math.round(median(samples.map((sample) => sample.total))),
+        rssAnonPeakMiB: Math.round(Math.max(...samples.map((sample) => sample.anon))),
+        rssFilePeakMiB: Math.round(Math.max(...samples.map((sample) => sample.file))),
         lost: summary.lost,
         duplicates: summary.duplicates,
         orderViolations: summary.orderViolations,
@@ -170,9 +208,14 @@ for (const [name, kept] of Object.entries(results)) {
   };
   process.stdout.write(`median ${JSON.stringify(row)}\n`);
 }
-const [baseline, current] = [results.baseline, results.this];
-if (baseline && current)
-  process.stdout.write(
-    `this / baseline: events/s ${(median(current.eventsPerSecond) / median(baseline.eventsPerSecond)).toFixed(3)}, CPU per event ${(median(current.cpuMsPer1000) / median(baseline.cpuMsPer1000)).toFixed(3)}\n`,
-  );
+const ratio = (label: string, numerator: string, denominator: string) => {
+  const [over, under] = [results[numerator], results[denominator]];
+  if (over && under)
+    process.stdout.write(
+      `${label}: events/s ${(median(over.eventsPerSecond) / median(under.eventsPerSecond)).toFixed(3)}, CPU per event ${(median(over.cpuMsPer1000) / median(under.cpuMsPer1000)).toFixed(3)}\n`,
+    );
+};
+ratio('this / baseline', 'this', 'baseline');
+ratio('healthy ones beside a dead endpoint / alone, this', 'this+dead', 'this');
+ratio('healthy ones beside a dead endpoint / alone, baseline', 'baseline+dead', 'baseline');
 if (flags.profile) process.stdout.write(`profiles under ${profileDir}\n`);
