@@ -254,7 +254,13 @@ export async function startLearnhookProcess(
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  await new Promise<void>((resolve, reject) => {
+  await untilRunning(child, 'serve');
+  return { url: `http://127.0.0.1:${port}`, adminToken, child, stop: () => stopChild(child, 30_000) };
+}
+
+/** Waits for a learnhook process's banner (or its early exit). */
+function untilRunning(child: ChildProcess, command: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -265,9 +271,29 @@ export async function startLearnhookProcess(
       }
     };
     child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`learnhook serve exited before it ran (code ${code}): ${output}`)));
+    child.once('exit', (code) => reject(new Error(`learnhook ${command} exited before it ran (code ${code}): ${output}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, adminToken, child, stop: () => stopChild(child, 30_000) };
+}
+
+/** A `learnhook worker` process delivering from the database a `serve --no-dispatch` process writes. */
+export async function startLearnhookWorker(db: string, flags: string[], execArgv: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    [
+      ...execArgv,
+      path.join(repository, 'bin', 'learnhook.js'),
+      'worker',
+      '--db',
+      db,
+      '--allow-private-targets',
+      '--log-level',
+      'warn',
+      ...flags,
+    ],
+    { cwd: repository, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await untilRunning(child, 'worker');
+  return { child, stop: () => stopChild(child, 30_000) };
 }
 
 export interface LearnhookClient {
@@ -338,18 +364,23 @@ export async function freshLearnhookDatabase(services: Services, store: 'sqlite'
  * learnhook as a user runs it: the real CLI process (`serve`) with its own fresh database, one account and one
  * signed webhook per bench account, events published through `POST /v1/accounts/{id}/events`.
  */
-export function learnhook(store: 'sqlite' | 'postgres', batchMax: 1 | 100): Contender {
+export function learnhook(store: 'sqlite' | 'postgres', batchMax: 1 | 100, withWorker = false): Contender {
   return {
-    name: `learnhook-${store}-batch${batchMax}`,
-    label: `learnhook ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, --batch-max ${batchMax}`,
+    name: `learnhook-${store}-batch${batchMax}${withWorker ? '-worker' : ''}`,
+    label: `learnhook ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, --batch-max ${batchMax}${withWorker ? ', serve --no-dispatch + worker' : ''}`,
     family: 'learnhook',
     async start({ services, endpoints, execArgv }) {
       const database = await freshLearnhookDatabase(services, store);
-      const server = await startLearnhookProcess(
-        database.url,
-        ['--batch-max', String(batchMax), '--concurrency', String(senderConcurrency), '--poll-interval', '1s'],
-        execArgv,
-      );
+      const flags = ['--batch-max', String(batchMax), '--concurrency', String(senderConcurrency), '--poll-interval', '1s'];
+      const server = await startLearnhookProcess(database.url, withWorker ? [...flags, '--no-dispatch'] : flags, execArgv);
+      // Delivery in a process of its own, so the API and the dispatcher each have a core.
+      const worker = withWorker
+        ? await startLearnhookWorker(database.url, flags, execArgv).catch(async (error: unknown) => {
+            await server.stop();
+            await database.drop();
+            throw error;
+          })
+        : null;
       const client = learnhookClient(server.url);
       try {
         const accounts = await createLearnhookAccounts(client, server.adminToken, endpoints);
@@ -362,12 +393,14 @@ export function learnhook(store: 'sqlite' | 'postgres', batchMax: 1 | 100): Cont
           },
           async stop() {
             await client.pool.close();
+            await worker?.stop();
             await server.stop();
             await database.drop();
           },
         };
       } catch (error) {
         await client.pool.close();
+        await worker?.stop();
         await server.stop();
         await database.drop();
         throw error;
@@ -386,5 +419,7 @@ export function allContenders(): Contender[] {
     learnhook('sqlite', 1),
     learnhook('postgres', 100),
     learnhook('postgres', 1),
+    learnhook('sqlite', 100, true),
+    learnhook('postgres', 100, true),
   ];
 }
