@@ -2,6 +2,7 @@
 import type { Insertable, Transaction } from 'kysely';
 import { parseSequenceRange } from '../catalog/index.ts';
 import type { Database } from '../store/database.ts';
+import { GroupCommit, type GroupFrame } from '../store/group-commit.ts';
 import type { InboxTable, MirrorSchema } from './schema.ts';
 
 export interface IncomingBatch {
@@ -133,64 +134,43 @@ export async function storeBatch(database: Database<MirrorSchema>, batch: Incomi
   return result as StoreResult;
 }
 
-interface Pending {
-  batch: IncomingBatch;
-  now: number;
-  resolve: (result: StoreResult) => void;
-  reject: (error: unknown) => void;
-}
+/** The deliveries of one group, staged by each caller's write and inserted together when the group closes. */
+type StagedBatches = Array<{ batch: IncomingBatch; now: number; result?: StoreResult }>;
+
+const inboxFrame: GroupFrame<MirrorSchema, StagedBatches> = {
+  open: async () => [],
+  async close(trx, staged) {
+    const results = await insertGroup(trx, staged);
+    for (const [index, item] of staged.entries()) item.result = results[index];
+  },
+};
 
 /**
- * Group commit for the receiver: batches that arrive while a commit is under way are written together in the
- * next transaction, so a burst costs one commit per group instead of one per request. Nothing is answered
- * before its group has committed; a failed commit fails the whole group (each sender retries). One webhook
- * never has two batches in flight, so groups committing side by side never reorder one account's batches.
+ * Group commit for the receiver (the store's GroupCommit): deliveries that arrive while a commit is under way are
+ * inserted together in the next transaction, so a burst costs one commit per group instead of one per request.
+ * Nothing is answered before its group has committed; when a group fails, each of its deliveries is tried again in a
+ * transaction of its own, so one that cannot be stored fails alone. One webhook never has two batches in flight, so
+ * groups committing side by side never reorder one account's batches.
  */
 export class InboxWriter {
-  #pending: Pending[] = [];
-  #scheduled = false;
-  #inFlight = 0;
+  readonly #commits: GroupCommit<MirrorSchema, StagedBatches>;
 
-  constructor(
-    private readonly database: Database<MirrorSchema>,
-    /** SQLite has one writer; PostgreSQL commits several groups at once, each waiting on its own flush to disk. */
-    private readonly maxConcurrent = database.concurrentWrites ? 4 : 1,
-    private readonly maxGroup = 200,
-  ) {}
-
-  write(batch: IncomingBatch, now: number): Promise<StoreResult> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ batch, now, resolve, reject });
-      this.#schedule();
+  constructor(database: Database<MirrorSchema>) {
+    // SQLite has one writer; PostgreSQL commits several groups at once, each waiting on its own flush to disk.
+    this.#commits = new GroupCommit(database.db, {
+      groupsInFlight: database.concurrentWrites ? 4 : 1,
+      maxGroupSize: 200,
+      frame: inboxFrame,
     });
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= this.maxConcurrent || this.#pending.length === 0) return;
-    this.#scheduled = true;
-    // SQLite commits synchronously, so nothing would gather during a commit: wait one turn of the event
-    // loop, in which the other requests already read are verified and join the group.
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#flush();
+  /** Resolves once the delivery is durably stored (or known to be stored already), never before. */
+  async write(batch: IncomingBatch, now: number): Promise<StoreResult> {
+    const staged = await this.#commits.run(async (_trx, group) => {
+      const item = { batch, now } as StagedBatches[number];
+      group.push(item);
+      return item;
     });
-  }
-
-  async #flush(): Promise<void> {
-    const group = this.#pending.splice(0, this.maxGroup);
-    if (group.length === 0) return;
-    this.#inFlight++;
-    this.#schedule();
-    try {
-      const results = await this.database.db.transaction().execute((trx) => insertGroup(trx, group));
-      group.forEach((item, index) => {
-        item.resolve(results[index] as StoreResult);
-      });
-    } catch (error) {
-      for (const item of group) item.reject(error);
-    } finally {
-      this.#inFlight--;
-      this.#schedule();
-    }
+    return staged.result as StoreResult;
   }
 }
