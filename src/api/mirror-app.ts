@@ -60,6 +60,7 @@ export function buildMirrorApp(
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   app.post('/webhook', async (request, reply) => {
+    context.signals.emit('delivery-received');
     const payload = typeof request.body === 'string' ? request.body : '';
     const verdict = authenticate(payload, request.headers, credentials, {
       toleranceMs: context.settings.signatureTolerance,

@@ -11,6 +11,13 @@ export interface MirrorSignals {
   'inbox-stored': [];
   /** The projector queued ids for enrichment. */
   'enrichment-queued': [];
+  /**
+   * A projector took an account (true) or is about to commit what it applied (false, the account still held): both
+   * inside the transaction that holds it, so two projectors' holds of one account never overlap between these signals.
+   */
+  'account-held': [accountId: number, held: boolean];
+  /** A delivery reached the receiver: the projector gives way while deliveries arrive. */
+  'delivery-received': [];
 }
 
 export interface MirrorContext {

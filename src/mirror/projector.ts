@@ -1,10 +1,12 @@
 // The background loop that applies inbox rows in receipt order, each in its own transaction, and raises alerts.
+import type { Selectable, Transaction } from 'kysely';
 import { createFlowLog } from '../flow-log.ts';
 import type { RunningService } from '../server.ts';
 import { isTransientDatabaseError } from '../store/transient-errors.ts';
 import type { MirrorContext } from './mirror-context.ts';
 import { type ProjectionOutcome, projectBatch } from './project-batch.ts';
 import { type ProjectionFailure, recordProjectionFailure } from './record-projection-failure.ts';
+import type { InboxTable, MirrorSchema } from './schema.ts';
 import { sendAlert } from './send-alert.ts';
 
 export interface RunningProjector extends RunningService {
@@ -14,6 +16,46 @@ export interface RunningProjector extends RunningService {
 
 /** Per database: keys of LO, instance and user rows known to exist, filled only after their transaction committed. */
 const existingRows = new WeakMap<object, Set<string>>();
+
+/** Accounts tried in one claim before the projector waits for the next wake-up: the others are being applied elsewhere. */
+const accountsTriedPerClaim = 20;
+
+/**
+ * The oldest pending inbox row of the account with the oldest pending row that no other projector is applying; the
+ * account is held (a transaction-level lock, never waited for) until the caller's transaction ends, so one projector
+ * of the cluster applies a given account at a time, its rows in receipt order. The row is read after the lock is
+ * taken, so it sees every row another projector applied and committed before.
+ */
+async function claimNextRow(trx: Transaction<MirrorSchema>, context: MirrorContext): Promise<Selectable<InboxTable> | undefined> {
+  const { database } = context;
+  const busy: number[] = [];
+  while (busy.length < accountsTriedPerClaim) {
+    let pending = trx
+      .selectFrom('inbox')
+      .select('account_id')
+      .where('processed_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .orderBy('id')
+      .limit(1);
+    if (busy.length > 0) pending = pending.where('account_id', 'not in', busy);
+    const candidate = await pending.executeTakeFirst();
+    if (!candidate) return undefined;
+    if (!(await database.tryLockName(trx, `learnhook_mirror_account_${candidate.account_id}`))) {
+      busy.push(candidate.account_id);
+      continue;
+    }
+    return trx
+      .selectFrom('inbox')
+      .selectAll()
+      .where('account_id', '=', candidate.account_id)
+      .where('processed_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+  }
+  return undefined;
+}
 
 /**
  * Applies the oldest pending inbox row; undefined when none is pending. A row whose projection throws is counted
@@ -35,31 +77,25 @@ export async function projectNext(
   const outcome = await database.db
     .transaction()
     .execute(async (trx) => {
-      let query = trx
-        .selectFrom('inbox')
-        .selectAll()
-        .where('processed_at', 'is', null)
-        .where('failed_at', 'is', null)
-        .orderBy('id')
-        .limit(1);
-      // Several mirror processes on one PostgreSQL each take a different row.
-      query = database.claimRows(query);
-      const row = await query.executeTakeFirst();
+      const row = await claimNextRow(trx, context);
       if (!row) return undefined;
       applying = row;
-      // One account's rows are applied by one process at a time: its records and its sequence marks are read, then written.
-      await database.lockName(trx, `learnhook_mirror_account_${row.account_id}`);
-      const now = context.now();
-      const outcome = await projectBatch(trx, row, { now, enrich, existing, digestWindowMs: context.settings.notifyDigestWindowMs });
-      if (outcome.newestEventAt !== undefined) {
-        await trx
-          .insertInto('mirror_state')
-          .values({ key: 'last_applied_at', value: now })
-          .onConflict((conflict) => conflict.column('key').doUpdateSet({ value: now }))
-          .execute();
+      context.signals.emit('account-held', row.account_id, true);
+      try {
+        const now = context.now();
+        const outcome = await projectBatch(trx, row, { now, enrich, existing, digestWindowMs: context.settings.notifyDigestWindowMs });
+        if (outcome.newestEventAt !== undefined) {
+          await trx
+            .insertInto('mirror_state')
+            .values({ key: 'last_applied_at', value: now })
+            .onConflict((conflict) => conflict.column('key').doUpdateSet({ value: now }))
+            .execute();
+        }
+        // How long this delivery waited in the inbox: the mirror's own lag, whatever the age of the events it carries.
+        return { ...outcome, accountId: row.account_id, waitedMs: Math.max(0, now - row.received_at) };
+      } finally {
+        context.signals.emit('account-held', row.account_id, false);
       }
-      // How long this delivery waited in the inbox: the mirror's own lag, whatever the age of the events it carries.
-      return { ...outcome, accountId: row.account_id, waitedMs: Math.max(0, now - row.received_at) };
     })
     .catch(async (error: unknown) => {
       // A lock conflict or a lost connection says nothing about the row: it is not counted (the loop backs off).
@@ -72,6 +108,13 @@ export async function projectNext(
   for (const key of outcome?.touched ?? []) existing.add(key);
   return outcome;
 }
+
+/** The projector's share of the process's time while the receiver is busy. */
+const projectorShare = 0.25;
+/** The receiver counts as busy for this long after a delivery arrived. */
+const receiverBusyMs = 100;
+/** A row that waited this long in the inbox is applied at full speed, deliveries or not: the backlog stays bounded. */
+const catchUpAfterMs = 10_000;
 
 /** `3 events applied, 1 duplicate, 0 ignored by the ordering rules`. */
 function events(amounts: Record<string, number>): string {
@@ -131,15 +174,30 @@ export function startProjector(context: MirrorContext): RunningProjector {
     }
   };
 
+  let receivedAt = Number.NEGATIVE_INFINITY;
+  const onReceived = () => {
+    receivedAt = performance.now();
+  };
+  context.signals.on('delivery-received', onReceived);
+
   const drainOnce = async (): Promise<number> => {
     let count = 0;
     while (!stopped) {
+      const started = performance.now();
       const outcome = await projectNext(context, enrich);
       if (!outcome) break;
       count++;
       await afterBatch(outcome);
-      // SQLite answers synchronously: without this turn of the event loop a long backlog would starve the receiver.
-      await new Promise((resolve) => setImmediate(resolve));
+      const finished = performance.now();
+      await new Promise((resolve) => {
+        // While deliveries arrive and the inbox is fresh, the projector takes at most a quarter of the process's time:
+        // the receiver shares its event loop, and acknowledging at once is what the sender waits for. Once what it
+        // applies has waited a while, it applies at full speed again and the receiver slows down with it.
+        const giveWay = finished - receivedAt < receiverBusyMs && 'waitedMs' in outcome && outcome.waitedMs < catchUpAfterMs;
+        // Otherwise one turn of the event loop: SQLite answers synchronously, so a long backlog would starve the receiver.
+        if (giveWay) setTimeout(resolve, (finished - started) * (1 / projectorShare - 1));
+        else setImmediate(resolve);
+      });
     }
     return count;
   };
@@ -206,6 +264,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
     async stop() {
       stopped = true;
       context.signals.off('inbox-stored', onStored);
+      context.signals.off('delivery-received', onReceived);
       stopWaiting?.();
       await loop;
       flow.stop();

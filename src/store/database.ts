@@ -41,6 +41,8 @@ export interface DatabaseCapabilities {
   claimRows<Q extends LockableQuery<Q>>(query: Q): Q;
   /** Holds a named lock until the transaction ends: one transaction at a time per name. */
   lockName(trx: QueryExecutorProvider, name: string): Promise<void>;
+  /** Takes the named lock until the transaction ends if no other transaction holds it; false (without waiting) if one does. */
+  tryLockName(trx: QueryExecutorProvider, name: string): Promise<boolean>;
   /** The larger of two numbers, as SQL. */
   greatest(a: RawBuilder<number>, b: number): RawBuilder<number>;
 }
@@ -60,6 +62,7 @@ const sqliteCapabilities: DatabaseCapabilities = {
   lockRows: (query) => query,
   claimRows: (query) => query,
   lockName: async () => {},
+  tryLockName: async () => true,
   greatest: (a, b) => sql<number>`MAX(${a}, ${b})`,
 };
 
@@ -69,6 +72,10 @@ const postgresCapabilities: DatabaseCapabilities = {
   claimRows: (query) => query.forUpdate().skipLocked(),
   async lockName(trx, name) {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
+  },
+  async tryLockName(trx, name) {
+    const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(hashtext(${name})) AS locked`.execute(trx);
+    return rows[0]?.locked === true;
   },
   greatest: (a, b) => sql<number>`GREATEST(${a}, ${b})`,
 };
