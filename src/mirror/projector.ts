@@ -84,13 +84,6 @@ export async function projectNext(
       try {
         const now = context.now();
         const outcome = await projectBatch(trx, row, { now, enrich, existing, digestWindowMs: context.settings.notifyDigestWindowMs });
-        if (outcome.newestEventAt !== undefined) {
-          await trx
-            .insertInto('mirror_state')
-            .values({ key: 'last_applied_at', value: now })
-            .onConflict((conflict) => conflict.column('key').doUpdateSet({ value: now }))
-            .execute();
-        }
         // How long this delivery waited in the inbox: the mirror's own lag, whatever the age of the events it carries.
         return { ...outcome, accountId: row.account_id, waitedMs: Math.max(0, now - row.received_at) };
       } finally {

@@ -57,6 +57,13 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
     .where('resolved_at', 'is', null)
     .executeTakeFirstOrThrow();
   const received = await db.selectFrom('inbox').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
+  // When the projector last applied a delivery that carried readable events (test deliveries carry none).
+  const lastApplied = await db
+    .selectFrom('inbox')
+    .select(sql<number | null>`max(processed_at)`.as('at'))
+    .where('test', '=', 0)
+    .whereRef('held', '<', 'event_count')
+    .executeTakeFirstOrThrow();
   const applied = await db.selectFrom('processed_events').select(sql<number>`count(*)`.as('count')).executeTakeFirstOrThrow();
   const kinds = await db
     .selectFrom('anomalies')
@@ -73,7 +80,6 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
     .where('called_at', '>', now - guardedWindow(settings.enrichRateWindowMs))
     .executeTakeFirstOrThrow();
   const blockedUntil = state.get('rate_blocked_until');
-  const lastAppliedAt = state.get('last_applied_at');
   return {
     inbox: {
       backlog: Number(backlog.count),
@@ -83,7 +89,7 @@ export async function readStatus(context: MirrorContext): Promise<MirrorStatus> 
       heldEvents: Number(held.count),
     },
     lagMs: Number(backlog.count) === 0 || backlog.oldest === null ? 0 : Math.max(0, now - Number(backlog.oldest)),
-    lastAppliedAt: lastAppliedAt === undefined ? null : new Date(lastAppliedAt).toISOString(),
+    lastAppliedAt: lastApplied.at === null ? null : new Date(Number(lastApplied.at)).toISOString(),
     counts: {
       applied: Number(applied.count) - (byKind.get('unknown_event') ?? 0),
       duplicates: byKind.get('duplicate_event') ?? 0,
