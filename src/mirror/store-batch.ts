@@ -161,6 +161,7 @@ export class InboxWriter {
       groupsInFlight: database.concurrentWrites ? 4 : 1,
       maxGroupSize: 200,
       frame: inboxFrame,
+      stagedWrites: true,
     });
   }
 

@@ -26,6 +26,12 @@ export interface GroupCommitOptions<Schema, State> {
   /** The most writes in one group: bounds how long a group holds its locks. */
   maxGroupSize?: number;
   frame?: GroupFrame<Schema, State>;
+  /**
+   * The writes only stage what the frame's `close` writes for all of them (they run no statements of their own): no
+   * savepoint is taken, one round trip fewer per group; when anything fails, each write is tried again in a group of
+   * its own, so a failure still fails only its own caller.
+   */
+  stagedWrites?: boolean;
 }
 
 interface Pending<Schema, State> {
@@ -61,6 +67,7 @@ export class GroupCommit<Schema, State = undefined> {
   readonly #groupsInFlight: number;
   readonly #maxGroupSize: number;
   readonly #frame: GroupFrame<Schema, State> | undefined;
+  readonly #stagedWrites: boolean;
 
   constructor(
     private readonly db: Kysely<Schema>,
@@ -69,6 +76,7 @@ export class GroupCommit<Schema, State = undefined> {
     this.#groupsInFlight = options.groupsInFlight;
     this.#maxGroupSize = options.maxGroupSize ?? 500;
     this.#frame = options.frame;
+    this.#stagedWrites = options.stagedWrites ?? false;
   }
 
   /** Runs `write` in the next group's transaction; resolves with its result once that transaction has committed. `keys` are handed to the frame's `open`. */
@@ -129,7 +137,7 @@ export class GroupCommit<Schema, State = undefined> {
     try {
       outcome = await this.db.transaction().execute(async (trx) => {
         let state = await this.#open(trx, pending);
-        if (pending.length > 1) await writesStart.execute(trx);
+        if (pending.length > 1 && !this.#stagedWrites) await writesStart.execute(trx);
         for (;;) {
           let failed: number | undefined;
           try {
@@ -143,7 +151,7 @@ export class GroupCommit<Schema, State = undefined> {
             return { results, state };
           } catch (error) {
             const culprit = failed === undefined ? undefined : pending[failed];
-            if (!culprit || pending.length === 1 || !isOwnFailure(error)) throw error;
+            if (!culprit || pending.length === 1 || this.#stagedWrites || !isOwnFailure(error)) throw error;
             culprit.reject(error);
             pending = pending.filter((item) => item !== culprit);
             await rollBackWrites.execute(trx);
