@@ -45,6 +45,11 @@ export interface DatabaseCapabilities {
   tryLockName(trx: QueryExecutorProvider, name: string): Promise<boolean>;
   /** The larger of two numbers, as SQL. */
   greatest(a: RawBuilder<number>, b: number): RawBuilder<number>;
+  /**
+   * The account log and the attempts log are partitioned by time (log-partitions.ts, PostgreSQL): retention drops
+   * partitions. Otherwise they are plain tables whose expired rows retention deletes.
+   */
+  readonly partitionedLogs: boolean;
 }
 
 export interface Database<Schema> extends DatabaseCapabilities {
@@ -64,6 +69,7 @@ const sqliteCapabilities: DatabaseCapabilities = {
   lockName: async () => {},
   tryLockName: async () => true,
   greatest: (a, b) => sql<number>`MAX(${a}, ${b})`,
+  partitionedLogs: false,
 };
 
 const postgresCapabilities: DatabaseCapabilities = {
@@ -78,6 +84,7 @@ const postgresCapabilities: DatabaseCapabilities = {
     return rows[0]?.locked === true;
   },
   greatest: (a, b) => sql<number>`GREATEST(${a}, ${b})`,
+  partitionedLogs: true,
 };
 
 export interface OpenOptions {

@@ -1,5 +1,6 @@
 // Replay: re-deliver a webhook's events logged since a time, as new batches flagged `learnhook-replay: true`.
 import type { ProducerContext } from '../context.ts';
+import { retentionCutoff } from '../delivery/retention.ts';
 import { getWebhookRow } from './webhooks.ts';
 
 export interface ReplayStarted {
@@ -11,6 +12,7 @@ export interface ReplayStarted {
 /**
  * Replays the events logged at or after `since` up to the webhook's cursor (what it has acknowledged). The
  * replayed batches get new batch ids and new delivery sequence numbers; new events wait until the replay is done.
+ * Events out of retention are never replayed, even while their partition is still there (PostgreSQL drops it later).
  */
 export async function replayWebhook(context: ProducerContext, accountId: number, webhookId: string, since: number): Promise<ReplayStarted> {
   const webhook = await getWebhookRow(context, accountId, webhookId);
@@ -18,7 +20,7 @@ export async function replayWebhook(context: ProducerContext, accountId: number,
     .selectFrom('events')
     .select((eb) => eb.fn.min<number | null>('seq').as('seq'))
     .where('account_id', '=', accountId)
-    .where('created_at', '>=', since)
+    .where('created_at', '>=', Math.max(since, retentionCutoff(context.now(), context.settings.retentionMs)))
     .executeTakeFirst();
   const fromSeq = first?.seq ?? webhook.cursor + 1;
   const untilSeq = webhook.cursor;

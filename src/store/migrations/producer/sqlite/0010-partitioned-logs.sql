@@ -1,0 +1,2 @@
+-- PostgreSQL partitions the account log and the attempts log by time here (see its 0010); SQLite keeps them as plain
+-- tables, whose expired rows retention deletes.
