@@ -1,14 +1,19 @@
-// `serve` and `mirror` as real processes on a private PostgreSQL cluster that is stopped and started under load: both
-// stay up, their loops retry until the database is back, and every event the platform acknowledged is delivered and mirrored.
+// `serve --no-dispatch`, `worker` and `mirror` as real processes on a private PostgreSQL cluster that is stopped and
+// started under load: every one stays up, its loops retry until the database is back, and every event the platform
+// acknowledged is delivered (by the worker) and mirrored.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { sampleEvent } from '../src/catalog/index.ts';
 import { type PrivatePostgres, privatePostgresUnavailable, startPrivatePostgres } from './support/private-postgres.ts';
 import { testDialects } from './support/test-databases.ts';
+import { testSecretKey } from './support/test-platform.ts';
 
 const [, postgres] = await testDialects();
 const unavailable = postgres?.skip || privatePostgresUnavailable() || false;
@@ -62,11 +67,13 @@ async function stop(started: Started | undefined): Promise<void> {
 }
 
 describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
-  test('serve and mirror stay up and lose nothing the platform acknowledged', async () => {
+  test('serve, worker and mirror stay up and lose nothing the platform acknowledged', async () => {
     let cluster: PrivatePostgres | undefined;
     let serve: Started | undefined;
+    let worker: Started | undefined;
     let mirror: Started | undefined;
     let finished = false;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'learnhook-restart-'));
     try {
       cluster = await startPrivatePostgres();
       const producerDb = await cluster.createDatabase('producer');
@@ -77,11 +84,11 @@ describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
       // Both start at once (a process start takes seconds on a busy machine): the webhook uses basic auth, bound to an
       // account id chosen here, so the mirror needs nothing from the platform to start.
       const accountId = 7001;
-      serve = start([
-        'serve',
-        ...['--db', producerDb, '--port', String(servePort), '--admin-token', adminToken, '--allow-private-targets'],
-        ...['--retry-initial', '100ms', '--retry-max', '1s', '--poll-interval', '100ms', '--batch-max', '20'],
-      ]);
+      // serve only answers the API; the worker delivers. Both seal webhook passwords with the same key.
+      const delivery = ['--retry-initial', '100ms', '--retry-max', '1s', '--poll-interval', '100ms', '--batch-max', '20'];
+      const shared = ['--db', producerDb, '--allow-private-targets', '--data-dir', dataDir, '--secret-key', testSecretKey];
+      serve = start(['serve', '--no-dispatch', '--port', String(servePort), '--admin-token', adminToken, ...shared, ...delivery]);
+      worker = start(['worker', ...shared, ...delivery]);
       mirror = start(['mirror', '--db', mirrorDb, '--port', String(mirrorPort), '--basic-auth', `${accountId}=platform:s3cret`]);
       await waitUntil('serve is up', async () => ((await fetch(`${api}/healthz`)).ok ? true : undefined));
       await waitUntil('the mirror is up', async () => ((await fetch(`${mirrorUrl}/healthz`)).ok ? true : undefined)).catch((error) => {
@@ -142,6 +149,7 @@ describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
       await sleep(3000);
       assert.ok(alive(serve), `serve exited while PostgreSQL was down:\n${serve.log.join('')}`);
       assert.ok(alive(mirror), `the mirror exited while PostgreSQL was down:\n${mirror.log.join('')}`);
+      assert.ok(alive(worker), `the worker exited while PostgreSQL was down:\n${worker.log.join('')}`);
       await cluster.start();
       await load;
       assert.equal(acknowledged.size, total);
@@ -161,7 +169,9 @@ describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
           },
           90_000,
         ).catch(async (error) => {
-          throw new Error(`${(error as Error).message}\nserve:\n${serve?.log.join('')}\nmirror:\n${mirror?.log.join('')}`);
+          throw new Error(
+            `${(error as Error).message}\nserve:\n${serve?.log.join('')}\nworker:\n${worker?.log.join('')}\nmirror:\n${mirror?.log.join('')}`,
+          );
         });
         const ids = new Set(mirrored.map((row) => row.event_id));
         assert.deepEqual(
@@ -175,11 +185,14 @@ describe('PostgreSQL restarts under load', { skip: unavailable }, () => {
       }
       assert.ok(alive(serve), `serve exited after the restart:\n${serve.log.join('')}`);
       assert.ok(alive(mirror), `the mirror exited after the restart:\n${mirror.log.join('')}`);
+      assert.ok(alive(worker), `the worker exited after the restart:\n${worker.log.join('')}`);
     } finally {
       finished = true;
       await stop(mirror);
+      await stop(worker);
       await stop(serve);
       await cluster?.destroy();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
