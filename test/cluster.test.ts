@@ -89,7 +89,9 @@ describe('a cluster of serve, worker and mirror processes on one PostgreSQL', { 
     try {
       const servePorts = [await freePort(), await freePort()];
       const mirrorPorts = [await freePort(), await freePort()];
-      const shared = ['--db', producerDb, '--secret-key', testSecretKey, '--data-dir', folder, '--allow-private-targets'];
+      // Seven processes and their sessions stay well inside the shared server's max_connections (100).
+      const pool = ['--db-pool', '4'];
+      const shared = ['--db', producerDb, '--secret-key', testSecretKey, '--data-dir', folder, '--allow-private-targets', ...pool];
       for (const [index, port] of servePorts.entries()) {
         spawnProcess(`serve-${index + 1}`, [
           ...['serve', '--no-dispatch', '--port', String(port), '--admin-token', adminToken, '--progress-delay', '0s', ...shared],
@@ -117,7 +119,7 @@ describe('a cluster of serve, worker and mirror processes on one PostgreSQL', { 
       const basicAuth = accountIds.map((id) => `${id}=platform:cluster-${id}`).join(',');
       const mirrors = mirrorPorts.map((port, index) =>
         spawnProcess(`mirror-${index + 1}`, [
-          ...['mirror', '--port', String(port), '--db', mirrorDb, '--data-dir', folder, '--basic-auth', basicAuth],
+          ...['mirror', '--port', String(port), '--db', mirrorDb, '--data-dir', folder, '--basic-auth', basicAuth, ...pool],
           ...['--api', api, '--api-token', adminToken, '--enrich-rate-limit', '100000'],
         ]),
       );

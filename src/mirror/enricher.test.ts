@@ -36,6 +36,19 @@ async function deliverLog(producer: RunningProducer, mirror: RunningMirror, acco
   });
   assert.equal(response.status, 202);
   await mirror.projector.drain();
+  // Another mirror on the database may hold the account (one projector per account): wait until its rows are applied.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pending = await mirror.context.database.db
+      .selectFrom('inbox')
+      .select('id')
+      .where('processed_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .execute();
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${pending.length} inbox rows were not applied in time`);
+    await sleep(50);
+  }
 }
 
 async function waitForEnrichment(mirror: RunningMirror, timeoutMs: number): Promise<void> {

@@ -84,6 +84,9 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       });
     },
   });
+  // A client killed mid-session (the tests kill -9 mirrors) resets its connection: smtp-server reports that as an
+  // 'error' event, which with no listener would crash the test process.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
