@@ -14,8 +14,9 @@ import { AttemptLog, type AttemptRow } from './attempt-log.ts';
 
 const dialects = await testDialects();
 
-function attempt(webhookId: string, index: number): AttemptRow {
+function attempt(accountId: number, webhookId: string, index: number): AttemptRow {
   return {
+    account_id: accountId,
     webhook_id: webhookId,
     batch_id: `msg_${webhookId}_${index}`,
     kind: 'delivery',
@@ -79,7 +80,7 @@ for (const dialect of dialects) {
         },
       );
       const log = new AttemptLog(racing, 1000);
-      for (let index = 0; index < 30; index++) await log.add(attempt(index % 2 === 0 ? kept.id : doomed.id, index));
+      for (let index = 0; index < 30; index++) await log.add(attempt(accountId, index % 2 === 0 ? kept.id : doomed.id, index));
       await log.flush();
 
       assert.ok(deleted, 'the webhook was deleted between the check and the insert');

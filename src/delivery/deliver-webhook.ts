@@ -111,6 +111,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, run:
       const now = context.now();
       const attempt = batch.attempts + 1;
       await deps.attempts.add({
+        account_id: row.account_id,
         webhook_id: row.id,
         batch_id: batch.id,
         kind: batch.replay ? 'replay' : 'delivery',

@@ -36,6 +36,7 @@ for (const dialect of await testDialects()) {
     const body = envelopeBody(account.id, await readLoggedEvents(context, account.id, seqs));
     assert.ok(Buffer.byteLength(body) > requestBodyLimit);
     const attempt = {
+      account_id: account.id,
       webhook_id: webhook.id,
       batch_id: 'msg_test',
       kind: 'delivery' as const,

@@ -50,6 +50,7 @@ test('on postgres, retention drops the partitions wholly out of retention and pa
     await database.db
       .insertInto('delivery_attempts')
       .values({
+        account_id: account.id,
         webhook_id: webhook.id,
         batch_id: `b${n}`,
         kind: 'delivery',

@@ -35,6 +35,7 @@ export async function sendTestDelivery(context: ProducerContext, accountId: numb
     await context.database.db
       .insertInto('delivery_attempts')
       .values({
+        account_id: accountId,
         webhook_id: webhookId,
         batch_id: batchId,
         kind: 'test',

@@ -89,7 +89,7 @@ export async function createInstance(context: ProducerContext, accountId: number
       .returning('num')
       .executeTakeFirstOrThrow();
     const id = `${loId}_${inserted.num}`;
-    await trx.updateTable('lo_instances').set({ id }).where('num', '=', inserted.num).execute();
+    await trx.updateTable('lo_instances').set({ id }).where('account_id', '=', accountId).where('num', '=', inserted.num).execute();
     const instance = await loadInstance(trx, accountId, id);
     const decided = rules.createInstance(lo, instance, input, input.via ?? 'ui');
     return { value: await writeInstance(trx, instance, input, decided.changes, now), outcome: decided };

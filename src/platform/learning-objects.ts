@@ -111,7 +111,7 @@ export async function createLearningObject(context: ProducerContext, accountId: 
       .returning('num')
       .executeTakeFirstOrThrow();
     const id = `${input.loType}:${inserted.num}`;
-    await trx.updateTable('learning_objects').set({ id }).where('num', '=', inserted.num).execute();
+    await trx.updateTable('learning_objects').set({ id }).where('account_id', '=', accountId).where('num', '=', inserted.num).execute();
     const lo = await loadLearningObject(trx, accountId, id);
     const decided = rules.createLearningObject(lo, input.via ?? 'ui', now);
     return { value: await writeLearningObject(trx, lo, decided.changes, now), outcome: decided };

@@ -30,6 +30,7 @@ export async function releaseScheduledEvents(context: ProducerContext): Promise<
     const count = await db.transaction().execute(async (trx) => {
       const claimed = await trx
         .deleteFrom('scheduled_events')
+        .where('account_id', '=', accountId)
         .where(
           'id',
           'in',

@@ -9,10 +9,11 @@ import type * as rules from './rules/enrollments.ts';
 import type { RuleOutcome } from './rules/outcome.ts';
 import { randomFor, runAction, type Trx } from './run-action.ts';
 
-async function loadEnrollment(trx: Trx, userId: number, loInstanceId: string): Promise<Enrollment | null> {
+async function loadEnrollment(trx: Trx, accountId: number, userId: number, loInstanceId: string): Promise<Enrollment | null> {
   const row = await trx
     .selectFrom('enrollments')
     .selectAll()
+    .where('account_id', '=', accountId)
     .where('user_id', '=', userId)
     .where('lo_instance_id', '=', loInstanceId)
     .executeTakeFirst();
@@ -38,7 +39,7 @@ async function loadChildren(trx: Trx, accountId: number, parent: LearningObject,
   for (const courseId of parent.children) {
     const course = await loadLearningObject(trx, accountId, courseId);
     const instance = await defaultInstance(trx, courseId);
-    children.push({ course, instance, enrollment: instance ? await loadEnrollment(trx, userId, instance.id) : null });
+    children.push({ course, instance, enrollment: instance ? await loadEnrollment(trx, accountId, userId, instance.id) : null });
   }
   return children;
 }
@@ -55,14 +56,14 @@ async function loadState(trx: Trx, accountId: number, userId: number, loInstance
   if (user.state !== 'ACTIVE') throw conflict(`user ${userId} is ${user.state.toLowerCase()}`, 'user_deleted');
   const instance = await loadInstance(trx, accountId, loInstanceId);
   const lo = await loadLearningObject(trx, accountId, instance.loId);
-  const enrollment = await loadEnrollment(trx, userId, loInstanceId);
+  const enrollment = await loadEnrollment(trx, accountId, userId, loInstanceId);
   const isParent = lo.loType === 'learningProgram' || lo.loType === 'certification';
   const children = isParent ? await loadChildren(trx, accountId, lo, userId) : [];
   let parent: rules.EnrollmentState['parent'] = null;
   if (enrollment?.parentInstanceId) {
     const parentInstance = await loadInstance(trx, accountId, enrollment.parentInstanceId);
     const parentLo = await loadLearningObject(trx, accountId, parentInstance.loId);
-    const parentEnrollment = await loadEnrollment(trx, userId, parentInstance.id);
+    const parentEnrollment = await loadEnrollment(trx, accountId, userId, parentInstance.id);
     if (parentEnrollment)
       parent = { lo: parentLo, enrollment: parentEnrollment, children: await loadChildren(trx, accountId, parentLo, userId) };
   }
@@ -91,7 +92,7 @@ async function writeChanges(trx: Trx, instance: Instance, changes: rules.Enrollm
     await trx
       .insertInto('enrollments')
       .values(row)
-      .onConflict((conflicting) => conflicting.columns(['user_id', 'lo_instance_id']).doUpdateSet(update))
+      .onConflict((conflicting) => conflicting.columns(['account_id', 'user_id', 'lo_instance_id']).doUpdateSet(update))
       .execute();
   }
   if (changes.counts) {
@@ -123,7 +124,7 @@ export async function runEnrollmentAction(
     const state = await loadState(trx, accountId, request.userId, request.loInstanceId);
     const decided = rule(state, now, randomFor(context));
     await writeChanges(trx, state.instance, decided.changes, now);
-    const written = await loadEnrollment(trx, request.userId, request.loInstanceId);
+    const written = await loadEnrollment(trx, accountId, request.userId, request.loInstanceId);
     if (!written) throw new Error(`enrollment of user ${request.userId} in ${request.loInstanceId} vanished inside its own transaction`);
     return { value: written, outcome: decided };
   });

@@ -88,14 +88,14 @@ for (const dialect of dialects) {
 
     test('a constraint violation fails alone, also on PostgreSQL where it aborts the transaction', async () => {
       const commits = new GroupCommit(database.db, { groupsInFlight: 1 });
-      const [firstId, secondId, thirdId] = accountIds as [number, number, number];
-      const taken = await database.db.selectFrom('accounts').select('token_hash').where('id', '=', firstId).executeTakeFirstOrThrow();
+      const [, secondId, thirdId] = accountIds as [number, number, number];
       const outcomes = await Promise.allSettled([
         commits.run(rename(secondId, 'before the violation')),
         commits.run(async (trx) => {
           await trx.updateTable('accounts').set({ name: 'rolled back' }).where('id', '=', thirdId).execute();
-          // accounts.token_hash is unique.
-          await trx.updateTable('accounts').set({ token_hash: taken.token_hash }).where('id', '=', thirdId).execute();
+          // A user's e-mail is unique in its account.
+          const user = { account_id: thirdId, name: 'Ann', email: 'ann@example.com', user_unique_id: 'ann', created_at: 0, updated_at: 0 };
+          await trx.insertInto('users').values([user, user]).execute();
         }),
         commits.run(rename(thirdId, 'after the violation')),
       ]);

@@ -161,6 +161,8 @@ export interface WebhooksTable {
 
 export interface DeliveryAttemptsTable {
   id: Generated<number>;
+  /** The webhook's account (migration 0011): every producer table is keyed by account_id first. */
+  account_id: number;
   webhook_id: string;
   batch_id: string;
   kind: 'delivery' | 'replay' | 'test';
