@@ -90,23 +90,14 @@ async function publishBacklog(client: PlatformClient, accountId: number, count: 
   }
 }
 
+/** What every process of one bench cluster shares: its database, secret key and data folder. */
+function storeArgs(db: string, folder: string): string[] {
+  return ['--db', db, '--secret-key', testSecretKey, '--data-dir', folder, '--allow-private-targets'];
+}
+
 function workerProcess(name: string, db: string, folder: string, extra: string[]): LearnhookProcess {
-  return learnhookProcess(
-    name,
-    [
-      'worker',
-      '--db',
-      db,
-      '--secret-key',
-      testSecretKey,
-      '--data-dir',
-      folder,
-      '--allow-private-targets',
-      '--poll-interval',
-      '100ms',
-      ...extra,
-    ],
-    (exit) => process.stderr.write(`${name} exited by itself (${exit.code ?? exit.signal}): ${exit.output}\n`),
+  return learnhookProcess(name, ['worker', ...storeArgs(db, folder), '--poll-interval', '100ms', ...extra], (exit) =>
+    process.stderr.write(`${name} exited by itself (${exit.code ?? exit.signal}): ${exit.output}\n`),
   );
 }
 
@@ -217,21 +208,7 @@ export async function run(): Promise<BenchResult[]> {
   const port = await freePort();
   const serve = learnhookProcess(
     'serve',
-    [
-      'serve',
-      '--no-dispatch',
-      '--port',
-      String(port),
-      '--admin-token',
-      adminToken,
-      '--db',
-      db,
-      '--secret-key',
-      testSecretKey,
-      '--data-dir',
-      folder,
-      '--allow-private-targets',
-    ],
+    ['serve', '--no-dispatch', '--port', String(port), '--admin-token', adminToken, ...storeArgs(db, folder)],
     (exit) => process.stderr.write(`serve exited by itself (${exit.code ?? exit.signal}): ${exit.output}\n`),
   );
   const client = new PlatformClient(`http://127.0.0.1:${port}`, adminToken);

@@ -1,8 +1,10 @@
 // Several delivering processes on one PostgreSQL database: a lease shorter than the receiver's answer is renewed (one
 // request in flight per webhook, every event delivered), and a worker killed with kill -9 mid-run is taken over at once.
+
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { sampleEvent } from '../src/catalog/index.ts';
+import { PlatformClient } from '../src/simulate/platform-client.ts';
 import { openDatabase } from '../src/store/database.ts';
 import type { ProducerSchema } from '../src/store/schema.ts';
 import { type LearnhookProcess, learnhookProcess } from './support/learnhook-process.ts';
@@ -40,7 +42,9 @@ describe('delivery by several processes on PostgreSQL', { skip: postgres?.skip }
   const started: LearnhookProcess[] = [];
   const urls: string[] = [];
   const receivers: Receiver[] = [];
+  const clients: PlatformClient[] = [];
   after(async () => {
+    for (const client of clients) await client.close();
     for (const process of started) if (process.running) await process.stop();
     for (const receiver of receivers) await receiver.close();
     for (const url of urls) await dropTestDatabase(url);
@@ -67,17 +71,9 @@ describe('delivery by several processes on PostgreSQL', { skip: postgres?.skip }
       started.push(process);
       await process.start();
     }
-    const base = `http://127.0.0.1:${port}`;
-    const call = async (method: string, path: string, body: unknown) => {
-      const response = await fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const text = await response.text();
-      assert.ok(response.ok, `${method} ${path} answered ${response.status}: ${text}`);
-      return JSON.parse(text) as { id: number | string };
-    };
+    const client = new PlatformClient(`http://127.0.0.1:${port}`, adminToken);
+    clients.push(client);
+    const call = (method: 'POST', path: string, body: unknown) => client.expect<{ id: number | string }>(method, path, body);
     /** `count` more events published to the account in one request (ids `NAME-from`…). */
     const publishMore = async (accountId: number | string, from: number, count: number) => {
       const events = Array.from({ length: count }, (_, index) => ({
