@@ -124,8 +124,12 @@ export async function runEnrollmentAction(
     const state = await loadState(trx, accountId, request.userId, request.loInstanceId);
     const decided = rule(state, now, randomFor(context));
     await writeChanges(trx, state.instance, decided.changes, now);
-    const written = await loadEnrollment(trx, accountId, request.userId, request.loInstanceId);
-    if (!written) throw new Error(`enrollment of user ${request.userId} in ${request.loInstanceId} vanished inside its own transaction`);
+    // The rows are written whole, so the learner's enrollment is the rule's last change of it (no read back).
+    const written =
+      decided.changes.enrollments
+        .filter((enrollment) => enrollment.userId === request.userId && enrollment.loInstanceId === request.loInstanceId)
+        .at(-1) ?? state.enrollment;
+    if (!written) throw new Error(`the rule left user ${request.userId} without an enrollment in ${request.loInstanceId}`);
     return { value: written, outcome: decided };
   });
 }
