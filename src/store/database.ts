@@ -192,6 +192,33 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
+/** Statements one connection prepares at most; past that, the others are parsed and planned each time as before. */
+const preparedPerConnection = 500;
+const preparable = /^\s*(select|insert|update|delete|with)\b/i;
+
+/**
+ * Kysely sends every query as an unnamed statement, which PostgreSQL parses and plans each time. This names each
+ * distinct SQL text with parameters (reads and writes, not DDL or transaction control), so the server prepares it once per
+ * connection: a primary-key lookup then costs about half the round trip. Bounded per connection, since texts vary
+ * with the length of IN lists and multi-row inserts.
+ */
+function prepareStatements(client: pg.PoolClient): void {
+  const names = new Map<string, string>();
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    const [text, values] = args;
+    // Without parameters pg uses the simple protocol, which also runs scripts of several statements: left as it is.
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || !preparable.test(text))
+      return query(...args);
+    let name = names.get(text);
+    if (name === undefined && names.size < preparedPerConnection) {
+      name = `learnhook_${names.size}`;
+      names.set(text, name);
+    }
+    return name === undefined ? query(text, values) : query({ name, text, values });
+  }) as typeof client.query;
+}
+
 function openPostgres<Schema>(url: string, poolSize: number): Database<Schema> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
   // A client that loses its server must not crash the process, idle or checked out (inside a transaction, between two
@@ -200,6 +227,7 @@ function openPostgres<Schema>(url: string, poolSize: number): Database<Schema> {
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    prepareStatements(client);
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
