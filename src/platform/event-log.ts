@@ -65,7 +65,7 @@ export function stagedAppend(accountId: number, events: readonly NewEvent[], now
 
 // Bound parameters per statement stay well under both dialects' limits (SQLite 32,766; PostgreSQL 65,535).
 const rowsPerInsert = 500;
-const idsPerLookup = 1000;
+const pairsPerLookup = 1000;
 const headsPerUpdate = 200;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -76,17 +76,24 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /** The `account:eventId` pairs the log holds already among the appends that are not marked freshIds. */
 async function knownEventIds(trx: Transaction<ProducerSchema>, appends: readonly StagedAppend[]): Promise<Set<string>> {
-  const searched = appends.filter((append) => !append.options.freshIds && append.events.length > 0);
+  const pairs = new Map<string, [number, string]>();
+  for (const append of appends) {
+    if (append.options.freshIds) continue;
+    for (const event of append.events) pairs.set(`${append.accountId}:${event.eventId}`, [append.accountId, event.eventId]);
+  }
   const known = new Set<string>();
-  if (searched.length === 0) return known;
-  const accountIds = [...new Set(searched.map((append) => append.accountId))];
-  const eventIds = [...new Set(searched.flatMap((append) => append.events.map((event) => event.eventId)))];
-  for (const ids of chunks(eventIds, idsPerLookup)) {
+  // Looked up by (account, eventId) pairs: one index probe each, where accounts × ids would grow with the square of a group.
+  for (const chunk of chunks([...pairs.values()], pairsPerLookup)) {
     const rows = await trx
       .selectFrom('events')
       .select(['account_id', 'event_id'])
-      .where('account_id', 'in', accountIds)
-      .where('event_id', 'in', ids)
+      .where((eb) =>
+        eb(
+          eb.refTuple('account_id', 'event_id'),
+          'in',
+          chunk.map(([accountId, eventId]) => eb.tuple(accountId, eventId)),
+        ),
+      )
       .execute();
     for (const row of rows) known.add(`${row.account_id}:${row.event_id}`);
   }
