@@ -49,27 +49,43 @@ async function benchStore(store: 'sqlite' | 'postgres', url: string): Promise<Be
     return json;
   }
   try {
-    const account = await call('POST', '/v1/accounts', { name: 'Bench' });
-    const base = `/v1/accounts/${account.id}`;
-    const token = String(account.token);
-    const course = String((await call('POST', `${base}/learning-objects`, { loType: 'course', name: 'Bench course' }, token)).id);
-    await call('POST', `${base}/learning-objects/${course}/publish`, {}, token);
-    // Learners are inserted directly: creating them is not what is measured.
-    const now = Date.now();
-    const users = await db
-      .insertInto('users')
-      .values(
-        Array.from({ length: 4000 }, (_, index) => ({
-          account_id: Number(account.id),
-          name: `L${index}`,
-          email: `l${index}@example.com`,
-          user_unique_id: `u${index}`,
+    /** An account with a published course and `learners` learners, inserted directly (creating them is not what is measured). */
+    async function enrollmentAccount(name: string, learners: number) {
+      const created = await call('POST', '/v1/accounts', { name });
+      const id = Number(created.id);
+      const token = String(created.token);
+      const base = `/v1/accounts/${id}`;
+      const course = String((await call('POST', `${base}/learning-objects`, { loType: 'course', name: `${name} course` }, token)).id);
+      await call('POST', `${base}/learning-objects/${course}/publish`, {}, token);
+      const now = Date.now();
+      const users: { id: number }[] = [];
+      for (let start = 0; start < learners; start += 1000) {
+        const rows = Array.from({ length: Math.min(1000, learners - start) }, (_, offset) => ({
+          account_id: id,
+          name: `L${start + offset}`,
+          email: `l${start + offset}@example.com`,
+          user_unique_id: `u${start + offset}`,
           created_at: now,
           updated_at: now,
-        })),
-      )
-      .returning('id')
-      .execute();
+        }));
+        users.push(...(await db.insertInto('users').values(rows).returning('id').execute()));
+      }
+      return { id, token, base, course, users };
+    }
+    /** Enrolls learner `index` of one of `targets` (round robin) into that account's instance `instances[target]`. */
+    async function enrollOne(targets: readonly EnrollmentAccount[], instances: readonly string[], index: number) {
+      const target = targets[index % targets.length] as EnrollmentAccount;
+      const user = target.users[Math.floor(index / targets.length)];
+      if (!user) throw new Error('the bench ran out of learners; raise their number');
+      const body = { userId: user.id, loInstanceId: instances[index % targets.length], actor: 'learner' };
+      await call('POST', `${target.base}/enrollments`, body, target.token);
+    }
+    type EnrollmentAccount = Awaited<ReturnType<typeof enrollmentAccount>>;
+    const bench = await enrollmentAccount('Bench', 20_000);
+    const { base, token, course } = bench;
+    const account = { id: bench.id };
+    // The same load spread over one account per client: a platform's clients are rarely all one customer's.
+    const spread = await Promise.all(Array.from({ length: concurrency }, (_, index) => enrollmentAccount(`Spread ${index}`, 2500)));
     const publishers: { id: number; token: string; published: number }[] = [];
     for (let index = 0; index < publishAccounts; index++) {
       const created = await call('POST', '/v1/accounts', { name: `Publisher ${index}` });
@@ -78,6 +94,7 @@ async function benchStore(store: 'sqlite' | 'postgres', url: string): Promise<Be
     const changes: number[] = [];
     const publishes: number[] = [];
     const enrollments: number[] = [];
+    const spreadEnrollments: number[] = [];
     const appends: number[] = [];
     for (let run = 0; run < runs; run++) {
       changes.push(
@@ -86,13 +103,15 @@ async function benchStore(store: 'sqlite' | 'postgres', url: string): Promise<Be
         ),
       );
       const instance = String((await call('POST', `${base}/learning-objects/${course}/instances`, { name: `Run ${run}` }, token)).id);
-      enrollments.push(
-        await perSecond(async (index) => {
-          const user = users[index % users.length];
-          if (!user || index >= users.length) throw new Error('the bench ran out of learners; raise their number');
-          await call('POST', `${base}/enrollments`, { userId: user.id, loInstanceId: instance, actor: 'learner' }, token);
-        }),
+      enrollments.push(await perSecond((index) => enrollOne([bench], [instance], index)));
+      const spreadInstances = await Promise.all(
+        spread.map(async (target) =>
+          String(
+            (await call('POST', `${target.base}/learning-objects/${target.course}/instances`, { name: `Run ${run}` }, target.token)).id,
+          ),
+        ),
       );
+      spreadEnrollments.push(await perSecond((index) => enrollOne(spread, spreadInstances, index)));
       publishes.push(
         publishBurst *
           (await perSecond(async (index) => {
@@ -132,7 +151,12 @@ async function benchStore(store: 'sqlite' | 'postgres', url: string): Promise<Be
       result(
         'platform API: enroll',
         enrollments,
-        `${concurrency} concurrent HTTP clients on loopback, ${runMs} ms per run; COURSE_ENROLLMENT + CI_STATS each`,
+        `${concurrency} concurrent HTTP clients on loopback, ${runMs} ms per run, all into one account's instance; COURSE_ENROLLMENT + CI_STATS each`,
+      ),
+      result(
+        'platform API: enroll, one account per client',
+        spreadEnrollments,
+        `as above, each of the ${concurrency} clients enrolling into an account of its own (actions of different accounts commit side by side)`,
       ),
       {
         name: 'platform API: publish events',
