@@ -18,19 +18,18 @@ export const requestBodyLimit = 64 * 1024;
 export function exchangeColumns(request: DeliveryRequest, result: Pick<DeliveryResult, 'responseBody'>, loggedSeqs?: readonly number[]) {
   const headers = sentHeaders(request);
   if (headers.authorization) headers.authorization = 'Basic ••••••';
-  const bytes = Buffer.byteLength(request.body);
   return {
     request_headers: JSON.stringify(headers),
-    request_body: loggedSeqs ? null : bodyStart(request.body, bytes),
+    request_body: loggedSeqs ? null : bodyStart(request.body),
     request_seqs: loggedSeqs ? JSON.stringify(loggedSeqs) : null,
-    request_bytes: bytes,
+    request_bytes: request.body.length,
     response_body: result.responseBody,
   };
 }
 
 /** The body as the log shows it: whole, or its first `requestBodyLimit` bytes. */
-export function bodyStart(body: string, bytes = Buffer.byteLength(body)): string {
-  return bytes > requestBodyLimit ? Buffer.from(body).subarray(0, requestBodyLimit).toString('utf8') : body;
+export function bodyStart(body: Buffer): string {
+  return body.subarray(0, requestBodyLimit).toString('utf8');
 }
 
 /** Buffers attempt rows so a fast webhook does not pay one insert per batch; a crash loses at most the buffered log lines. */

@@ -69,7 +69,7 @@ for (const dialect of await testDialects()) {
       assert.equal(event.bytes, Buffer.byteLength(event.json));
       assert.equal(event.seq, rows[index]?.seq);
     }
-    assert.equal(envelopeBody(account.id, spliced), JSON.stringify({ accountId: account.id, events: parsed }));
-    assert.equal(envelopeBody(account.id, []), JSON.stringify({ accountId: account.id, events: [] }));
+    assert.equal(envelopeBody(account.id, spliced).toString(), JSON.stringify({ accountId: account.id, events: parsed }));
+    assert.equal(envelopeBody(account.id, []).toString(), JSON.stringify({ accountId: account.id, events: [] }));
   });
 }

@@ -93,9 +93,23 @@ export function envelopeBytes(accountId: number): number {
   return Buffer.byteLength(`{"accountId":${JSON.stringify(accountId)},"events":[]}`);
 }
 
-/** The body of a batch: exactly the envelope, as JSON.stringify would write it. */
-export function envelopeBody(accountId: number, events: readonly BatchEvent[]): string {
-  return `{"accountId":${JSON.stringify(accountId)},"events":[${events.map((event) => event.json).join(',')}]}`;
+/**
+ * The body of a batch: exactly the envelope, as JSON.stringify would write it, encoded once into a Buffer of its exact
+ * size. It is signed and sent as it is (undici sends a Buffer without copying it), so no string of the whole body is
+ * ever made: a drain of 100 webhooks otherwise held each ~54 KiB body as a string and again as undici's Buffer copy.
+ */
+export function envelopeBody(accountId: number, events: readonly BatchEvent[]): Buffer {
+  const head = `{"accountId":${JSON.stringify(accountId)},"events":[`;
+  let size = Buffer.byteLength(head) + 2 + Math.max(0, events.length - 1);
+  for (const event of events) size += event.bytes;
+  const body = Buffer.allocUnsafe(size);
+  let at = body.write(head, 0, 'latin1');
+  for (const [index, event] of events.entries()) {
+    if (index > 0) body[at++] = 0x2c; // the comma between events
+    at += body.write(event.json, at, event.bytes, 'utf8');
+  }
+  body.write(']}', at, 'latin1');
+  return body;
 }
 
 /** The request for a batch; the webhook's sealed password or secrets are opened with `box` just for it. */

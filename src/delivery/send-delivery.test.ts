@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { type Answer, freePort, startReceiver } from '../../test/support/test-receiver.ts';
 import { DeliverySender } from './send-delivery.ts';
 
-const body = JSON.stringify({ accountId: 1, events: [] });
+const body = Buffer.from(JSON.stringify({ accountId: 1, events: [] }));
 const settings = { connectTimeoutMs: 1000, socketTimeoutMs: 1000, concurrency: 2 };
 
 test('only a 2xx acknowledges; a redirect is not followed and counts as a failure; 429 passes its retry-after on', async () => {

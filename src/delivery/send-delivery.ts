@@ -7,7 +7,8 @@ export type FailureCause = 'timeout' | 'refused' | 'reset' | 'status' | 'ssrf' |
 
 export interface DeliveryRequest {
   url: string;
-  body: string;
+  /** The body's UTF-8 bytes, sent as they are. */
+  body: Buffer;
   headers: Record<string, string>;
 }
 
