@@ -8,7 +8,7 @@ import { createAccount } from '../platform/accounts.ts';
 import { appendEvents, type NewEvent, toLogEvent } from '../platform/event-log.ts';
 import { seededRandom } from '../platform/rules/progress.ts';
 import type { ProducerSchema } from '../store/schema.ts';
-import { batchEventOf, envelopeBody } from './build-delivery.ts';
+import { batchEventOf, envelopeBody, openingOnce } from './build-delivery.ts';
 
 /** Values JSON.stringify writes in more than one way, or that a careless splice would get wrong. */
 const awkward: Record<string, unknown>[] = [
@@ -73,3 +73,16 @@ for (const dialect of await testDialects()) {
     assert.equal(envelopeBody(account.id, []).toString(), JSON.stringify({ accountId: account.id, events: [] }));
   });
 }
+
+test('a delivery loop opens each sealed secret once, however many batches it signs', () => {
+  const opened: string[] = [];
+  const box = openingOnce({
+    open: (sealed: string, owner: string) => {
+      opened.push(sealed);
+      return `${sealed} opened for ${owner}`;
+    },
+  });
+  for (let batch = 0; batch < 3; batch++) assert.equal(box.open('v1:a', 'webhook:wh_1'), 'v1:a opened for webhook:wh_1');
+  assert.equal(box.open('v1:b', 'webhook:wh_1'), 'v1:b opened for webhook:wh_1', 'a rotated secret is opened anew');
+  assert.deepEqual(opened, ['v1:a', 'v1:b']);
+});

@@ -29,11 +29,34 @@ export interface BatchToSend {
   test?: boolean;
 }
 
+/** What opens a webhook's sealed password or secrets. */
+export type SecretOpener = Pick<SecretBox, 'open'>;
+
+/**
+ * An opener that opens each sealed value once and keeps it for as long as the opener lives: a delivery loop signs
+ * batch after batch with the same secret, and opening it (AES-256-GCM) for every batch was ~3 % of a drain's CPU.
+ * Each loop makes its own, so opened values live no longer than the loop.
+ */
+export function openingOnce(box: SecretOpener): SecretOpener {
+  const opened = new Map<string, string>();
+  return {
+    open(sealed, owner) {
+      const key = `${owner} ${sealed}`;
+      let value = opened.get(key);
+      if (value === undefined) {
+        value = box.open(sealed, owner);
+        opened.set(key, value);
+      }
+      return value;
+    },
+  };
+}
+
 /** The secrets to sign with now, opened: the current one, and the previous one while its overlap lasts. */
 export function signingSecrets(
   webhook: Pick<WebhookRow, 'id' | 'secret' | 'previous_secret' | 'previous_secret_until'>,
   now: number,
-  box: SecretBox,
+  box: SecretOpener,
 ): string[] {
   const owner = webhookOwner(webhook.id);
   const secrets = webhook.secret ? [box.open(webhook.secret, owner)] : [];
@@ -113,7 +136,7 @@ export function envelopeBody(accountId: number, events: readonly BatchEvent[]): 
 }
 
 /** The request for a batch; the webhook's sealed password or secrets are opened with `box` just for it. */
-export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: number, box: SecretBox): DeliveryRequest {
+export function buildDelivery(webhook: WebhookRow, batch: BatchToSend, now: number, box: SecretOpener): DeliveryRequest {
   const body = envelopeBody(webhook.account_id, batch.events);
   const timestamp = Math.floor(now / 1000);
   const headers: Record<string, string> = { [webhookIdHeader]: batch.batchId, [webhookTimestampHeader]: String(timestamp) };

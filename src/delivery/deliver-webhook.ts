@@ -3,7 +3,7 @@ import type { ProducerContext } from '../context.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { ProducerSchema } from '../store/schema.ts';
 import { type AttemptLog, exchangeColumns } from './attempt-log.ts';
-import { buildDelivery } from './build-delivery.ts';
+import { buildDelivery, openingOnce } from './build-delivery.ts';
 import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
 import type { Notifier } from './notifier.ts';
 import { type ReadAhead, readLoggedEvents } from './read-ahead.ts';
@@ -48,6 +48,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, run:
   if (row?.state !== 'enabled' || row.account_status !== 'ACTIVE') return;
   if (row.next_attempt_at !== null && row.next_attempt_at > context.now()) return;
   const stream = new WebhookStream(deps, webhookId, row);
+  const secrets = openingOnce(context.secrets);
   // While batches flow the row is kept in memory (this loop writes its delivery columns and holds the lease) and
   // read again every `reloadEveryMs`, so changes by the API or another process arrive within that time.
   let loadedAt = performance.now();
@@ -103,7 +104,7 @@ export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, run:
         deliveryRange: { first: batch.deliveryFirst, last: batch.deliveryLast },
         replay: batch.replay,
       };
-      const request = buildDelivery(row, delivery, startedAt, context.secrets);
+      const request = buildDelivery(row, delivery, startedAt, secrets);
       const result = await deps.sender.send(request, run.signal);
       // The lease was lost during the send (it was aborted): the webhook is another process's now.
       if (run.signal.aborted) break;
