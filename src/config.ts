@@ -13,6 +13,7 @@ export interface Settings {
   host: string;
   db: string;
   dbPool: number;
+  heapGrowth: number;
   dataDir: string;
   adminToken: string;
   secretKey: string;
@@ -207,6 +208,17 @@ const definitions = [
     min: 1,
     max: 1000,
     commands: ['serve', 'worker', 'mirror', 'demo'],
+  },
+  {
+    key: 'heapGrowth',
+    flag: 'heap-growth',
+    env: 'LEARNHOOK_HEAP_GROWTH',
+    kind: 'integer',
+    defaultValue: '100',
+    doc: "How far the JavaScript heap grows past its live data before V8 collects it again, in percent (V8's --heap-growing-percent; 0 lets V8 choose, up to 300 %); not a limit, see docs/benchmarks.md.",
+    min: 0,
+    max: 300,
+    commands: ['serve', 'worker'],
   },
   {
     key: 'dataDir',

@@ -1,4 +1,5 @@
 // `learnhook serve`, `worker` and `migrate`: the producer's commands. Their code loads only when one of them runs.
+import v8 from 'node:v8';
 import type { Command } from 'commander';
 import type { Settings } from '../config.ts';
 import type { RunningProducer } from '../server.ts';
@@ -23,6 +24,8 @@ async function printStarted(producer: RunningProducer, what: string): Promise<vo
 }
 
 async function startAndPrint(settings: Settings, what: 'serve' | 'worker', options: { http: boolean; dispatch: boolean }): Promise<void> {
+  // Process-wide, so set by the command, never by startProducer (tests run many producers in one process).
+  if (settings.heapGrowth > 0) v8.setFlagsFromString(`--heap-growing-percent=${settings.heapGrowth}`);
   const { databaseUrl, startProducer } = await import('../server.ts');
   noteDatabase(databaseUrl(settings));
   const producer = await startProducer(settings, options);
