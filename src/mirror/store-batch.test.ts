@@ -1,6 +1,7 @@
 // The inbox's group commit on both stores: one group holding new batches, a batch id twice, a batch id already
-// stored and a batch without id gets the right answer for each, and records each duplicate; a delivery that cannot be
-// stored fails alone; every answered delivery is already visible to another connection.
+// stored and a batch without id gets the right answer for each, and records each duplicate, in a transaction or (all
+// with ids) in one statement; a delivery that cannot be stored fails alone; every answered delivery is already
+// visible to another connection.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
@@ -53,6 +54,37 @@ for (const dialect of dialects) {
           }>`SELECT DISTINCT xmin::text AS xmin FROM inbox WHERE batch_id IS DISTINCT FROM 'msg_old'`.execute(database.db);
           assert.equal(writers.rows.length, 1);
         }
+        const anomalies = await database.db.selectFrom('anomalies').select(['kind', 'subject', 'inbox_id']).orderBy('inbox_id').execute();
+        assert.deepEqual(anomalies, [
+          { kind: 'duplicate_batch', subject: 'msg_old', inbox_id: earlier.inboxId },
+          { kind: 'duplicate_batch', subject: 'msg_a', inbox_id: first.inboxId },
+        ]);
+      } finally {
+        await database.close();
+      }
+    });
+
+    test('a group whose batches all carry an id is one statement: each stored once, duplicates answered and recorded', async () => {
+      const database = await dialect.open<MirrorSchema>('mirror');
+      try {
+        const earlier = await storeBatch(database, batch('msg_old', 1), 1);
+        assert.ok(earlier.stored);
+        const writer = new InboxWriter(database);
+        const [first, second, again, old] = await Promise.all([
+          writer.write(batch('msg_a', 2), 2),
+          writer.write(batch('msg_b', 3), 2),
+          writer.write(batch('msg_a', 2), 2),
+          writer.write(batch('msg_old', 1), 2),
+        ]);
+        assert.ok(first?.stored && second?.stored);
+        assert.deepEqual(again, { stored: false, duplicateOf: first.inboxId });
+        assert.deepEqual(old, { stored: false, duplicateOf: earlier.inboxId });
+        const rows = await database.db.selectFrom('inbox').select(['id', 'batch_id']).orderBy('id').execute();
+        assert.deepEqual(rows, [
+          { id: earlier.inboxId, batch_id: 'msg_old' },
+          { id: first.inboxId, batch_id: 'msg_a' },
+          { id: second.inboxId, batch_id: 'msg_b' },
+        ]);
         const anomalies = await database.db.selectFrom('anomalies').select(['kind', 'subject', 'inbox_id']).orderBy('inbox_id').execute();
         assert.deepEqual(anomalies, [
           { kind: 'duplicate_batch', subject: 'msg_old', inbox_id: earlier.inboxId },

@@ -26,12 +26,6 @@ export interface GroupCommitOptions<Schema, State> {
   /** The most writes in one group: bounds how long a group holds its locks. */
   maxGroupSize?: number;
   frame?: GroupFrame<Schema, State>;
-  /**
-   * The writes only stage what the frame's `close` writes for all of them (they run no statements of their own): no
-   * savepoint is taken, one round trip fewer per group; when anything fails, each write is tried again in a group of
-   * its own, so a failure still fails only its own caller.
-   */
-  stagedWrites?: boolean;
 }
 
 interface Pending<Schema, State> {
@@ -67,7 +61,6 @@ export class GroupCommit<Schema, State = undefined> {
   readonly #groupsInFlight: number;
   readonly #maxGroupSize: number;
   readonly #frame: GroupFrame<Schema, State> | undefined;
-  readonly #stagedWrites: boolean;
 
   constructor(
     private readonly db: Kysely<Schema>,
@@ -76,7 +69,6 @@ export class GroupCommit<Schema, State = undefined> {
     this.#groupsInFlight = options.groupsInFlight;
     this.#maxGroupSize = options.maxGroupSize ?? 500;
     this.#frame = options.frame;
-    this.#stagedWrites = options.stagedWrites ?? false;
   }
 
   /** Runs `write` in the next group's transaction; resolves with its result once that transaction has committed. `keys` are handed to the frame's `open`. */
@@ -137,7 +129,7 @@ export class GroupCommit<Schema, State = undefined> {
     try {
       outcome = await this.db.transaction().execute(async (trx) => {
         let state = await this.#open(trx, pending);
-        if (pending.length > 1 && !this.#stagedWrites) await writesStart.execute(trx);
+        if (pending.length > 1) await writesStart.execute(trx);
         for (;;) {
           let failed: number | undefined;
           try {
@@ -151,7 +143,7 @@ export class GroupCommit<Schema, State = undefined> {
             return { results, state };
           } catch (error) {
             const culprit = failed === undefined ? undefined : pending[failed];
-            if (!culprit || pending.length === 1 || this.#stagedWrites || !isOwnFailure(error)) throw error;
+            if (!culprit || pending.length === 1 || !isOwnFailure(error)) throw error;
             culprit.reject(error);
             pending = pending.filter((item) => item !== culprit);
             await rollBackWrites.execute(trx);
@@ -168,5 +160,72 @@ export class GroupCommit<Schema, State = undefined> {
     }
     this.#frame?.committed?.(outcome.state);
     for (const [index, item] of pending.entries()) item.resolve(outcome.results[index]);
+  }
+}
+
+interface StagedItem<Item, Result> {
+  item: Item;
+  resolve: (result: Result) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for writes that are data, not statements: items that arrive while `groupsInFlight` groups are being
+ * written form the next group, in arrival order, and `write` stores a whole group at once and returns one result per
+ * item. It runs outside any transaction: a group written in one statement is atomic and durable by itself and needs
+ * no BEGIN and COMMIT (two round trips fewer on PostgreSQL); `write` opens a transaction when a group needs more than
+ * one statement. A caller's promise settles only after its group's `write` has resolved. When `write` throws, each
+ * item of the group is written again alone, so a failure fails only its own caller; `write` must therefore leave
+ * nothing of a group it throws on, or leave what a second write of the same items recognises.
+ */
+export class StagedGroups<Item, Result> {
+  #queue: StagedItem<Item, Result>[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(
+    private readonly options: {
+      groupsInFlight: number;
+      maxGroupSize: number;
+      write: (items: readonly Item[]) => Promise<readonly Result[]>;
+    },
+  ) {}
+
+  /** Resolves with the item's result once its group has been written, never before. */
+  add(item: Item): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (this.#scheduled || this.#inFlight >= this.options.groupsInFlight) return;
+      this.#scheduled = true;
+      // Items that arrive in the same turn of the event loop join one group rather than each starting its own.
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#pump();
+      });
+    });
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.options.groupsInFlight) {
+      const group = this.#queue.splice(0, this.options.maxGroupSize);
+      this.#inFlight++;
+      void this.#write(group).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #write(group: StagedItem<Item, Result>[]): Promise<void> {
+    let results: readonly Result[];
+    try {
+      results = await this.options.write(group.map((pending) => pending.item));
+    } catch (error) {
+      const [only] = group;
+      if (group.length === 1 && only) return only.reject(error);
+      for (const pending of group) await this.#write([pending]);
+      return;
+    }
+    for (const [index, pending] of group.entries()) pending.resolve(results[index] as Result);
   }
 }
