@@ -35,28 +35,36 @@ export interface ProjectionOptions {
   /** Queue the LO and user ids seen for the enricher (only when a read API is configured). */
   enrich: boolean;
   /** Keys of rows known to exist (committed earlier; rows are never deleted), so their insert can be skipped. */
-  existing?: ReadonlySet<string>;
+  existing?: { has(key: string): boolean };
   /** --notify-digest-window, for the notification rules the events fire. */
   digestWindowMs?: number;
 }
 
-async function recordAnomaly(
-  trx: Trx,
-  values: { accountId: number; kind: string; detail: string; inboxId: number; now: number; event?: MirrorEvent; subject?: string },
-): Promise<void> {
-  await trx
-    .insertInto('anomalies')
-    .values({
-      account_id: values.accountId,
-      kind: values.kind,
-      event_id: values.event?.eventId ?? null,
-      event_name: values.event?.eventName ?? null,
-      subject: values.subject ?? null,
-      detail: values.detail,
-      inbox_id: values.inboxId,
-      recorded_at: values.now,
-    })
-    .execute();
+type AnomalyFacts = {
+  accountId: number;
+  kind: string;
+  detail: string;
+  inboxId: number;
+  now: number;
+  event?: MirrorEvent;
+  subject?: string;
+};
+
+function anomalyRow(values: AnomalyFacts) {
+  return {
+    account_id: values.accountId,
+    kind: values.kind,
+    event_id: values.event?.eventId ?? null,
+    event_name: values.event?.eventName ?? null,
+    subject: values.subject ?? null,
+    detail: values.detail,
+    inbox_id: values.inboxId,
+    recorded_at: values.now,
+  };
+}
+
+async function recordAnomaly(trx: Trx, values: AnomalyFacts): Promise<void> {
+  await trx.insertInto('anomalies').values(anomalyRow(values)).execute();
 }
 
 async function enqueue(trx: Trx, accountId: number, kind: 'learningObject' | 'user', entityId: string, now: number): Promise<void> {
@@ -372,23 +380,22 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
             .execute()
         ).map((row) => row.event_id),
   );
+  // What the events show (duplicates, unknown names, the ordering rules' findings), written in one statement after them.
+  const anomalies: ReturnType<typeof anomalyRow>[] = [];
   for (const event of events) {
     // Deleting on first use makes a second copy within the same batch a duplicate too.
     if (!fresh.delete(event.eventId)) {
       if (appliedByThisRow.has(event.eventId)) continue;
       outcome.newestEventAt = Math.max(outcome.newestEventAt ?? event.timestamp, event.timestamp);
       outcome.duplicates++;
-      await recordAnomaly(trx, { ...base, event, kind: 'duplicate_event', detail: 'this eventId was applied before; skipped' });
+      anomalies.push(anomalyRow({ ...base, event, kind: 'duplicate_event', detail: 'this eventId was applied before; skipped' }));
       continue;
     }
     outcome.newestEventAt = Math.max(outcome.newestEventAt ?? event.timestamp, event.timestamp);
     if (!event.known) {
-      await recordAnomaly(trx, {
-        ...base,
-        event,
-        kind: 'unknown_event',
-        detail: `"${event.eventName}" is not in the catalog; stored, not applied`,
-      });
+      anomalies.push(
+        anomalyRow({ ...base, event, kind: 'unknown_event', detail: `"${event.eventName}" is not in the catalog; stored, not applied` }),
+      );
       continue;
     }
     // Notifications are recorded in this same transaction, from what the mirror decided: exactly once per (rule, event).
@@ -400,9 +407,15 @@ export async function projectBatch(trx: Trx, inbox: InboxRow, options: Projectio
       if (observation.kind === 'ignored_by_rule') outcome.ignored++;
       else outcome.outOfOrder++;
       const subject = subjectOf(event);
-      await recordAnomaly(trx, { ...base, event, kind: observation.kind, detail: observation.detail, ...(subject ? { subject } : {}) });
+      anomalies.push(anomalyRow({ ...base, event, kind: observation.kind, detail: observation.detail, ...(subject ? { subject } : {}) }));
     }
   }
+  // In slices: PostgreSQL takes at most 65,535 parameters per statement.
+  for (let start = 0; start < anomalies.length; start += 500)
+    await trx
+      .insertInto('anomalies')
+      .values(anomalies.slice(start, start + 500))
+      .execute();
   await trx.updateTable('inbox').set({ processed_at: options.now, held: unreadable.length }).where('id', '=', inbox.id).execute();
   return outcome;
 }

@@ -1,5 +1,6 @@
 // Transient database errors (a deadlock, SQLITE_BUSY, a lost connection) are not projection attempts: a healthy inbox
-// row is never set aside for them, and is applied once the database answers again.
+// row is never set aside for them, and is applied once the database answers again. A broken row among several
+// applied in one transaction is counted alone.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
@@ -88,6 +89,36 @@ for (const dialect of dialects) {
         const setAside = await projectNext(context, false);
         assert.ok(setAside && 'setAside' in setAside);
         assert.equal(setAside.setAside.attempts, 2);
+      } finally {
+        await database.close();
+      }
+    });
+
+    test('the rows applied before a broken one in the same transaction stay applied; only the broken row is counted', async () => {
+      const database = await dialect.open<MirrorSchema>('mirror');
+      try {
+        const settings = loadSettings({ logLevel: 'silent', projectionAttempts: 2 }, {});
+        const context = createMirrorContext(settings, database, { logger: createLogger('silent', 'test') });
+        const event = sampleEvent('COURSE_ENROLLMENT');
+        const store = async (batchId: string, body: string) => {
+          const stored = await storeBatch(database, { batchId, accountId: 5, eventCount: 1, body, replay: false, test: false }, Date.now());
+          assert.ok(stored.stored);
+          return stored.inboxId;
+        };
+        await store('msg_1', JSON.stringify({ accountId: 5, events: [{ ...event, eventId: 'e-1' }] }));
+        const broken = await store('msg_2', '[]');
+        await store('msg_3', JSON.stringify({ accountId: 5, events: [{ ...event, eventId: 'e-3' }] }));
+        const first = await projectNext(context, false);
+        assert.ok(first && 'rows' in first);
+        assert.deepEqual({ rows: first.rows, applied: first.applied }, { rows: 1, applied: 1 });
+        await assert.rejects(projectNext(context, false), /not a delivery envelope/);
+        const setAside = await projectNext(context, false);
+        assert.ok(setAside && 'setAside' in setAside);
+        assert.deepEqual({ inboxId: setAside.setAside.inboxId, attempts: setAside.setAside.attempts }, { inboxId: broken, attempts: 2 });
+        const last = await projectNext(context, false);
+        assert.ok(last && 'rows' in last);
+        assert.deepEqual({ rows: last.rows, applied: last.applied }, { rows: 1, applied: 1 });
+        assert.equal(await projectNext(context, false), undefined);
       } finally {
         await database.close();
       }

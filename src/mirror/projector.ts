@@ -21,13 +21,11 @@ const existingRows = new WeakMap<object, Set<string>>();
 const accountsTriedPerClaim = 20;
 
 /**
- * The oldest pending inbox row of the account with the oldest pending row that no other projector is applying; the
- * account is held (a transaction-level lock, never waited for) until the caller's transaction ends, so one projector
- * of the cluster applies a given account at a time, its rows in receipt order. The row is read after the lock is
- * taken, so it sees every row another projector applied and committed before.
+ * The account with the oldest pending inbox row that no other projector is applying; it is held (a transaction-level
+ * lock, never waited for) until the caller's transaction ends, so one projector of the cluster applies a given
+ * account at a time, its rows in receipt order.
  */
-async function claimNextRow(trx: Transaction<MirrorSchema>, context: MirrorContext): Promise<Selectable<InboxTable> | undefined> {
-  const { database } = context;
+async function claimAccount(trx: Transaction<MirrorSchema>, context: MirrorContext): Promise<number | undefined> {
   const busy: number[] = [];
   while (busy.length < accountsTriedPerClaim) {
     let pending = trx
@@ -40,66 +38,129 @@ async function claimNextRow(trx: Transaction<MirrorSchema>, context: MirrorConte
     if (busy.length > 0) pending = pending.where('account_id', 'not in', busy);
     const candidate = await pending.executeTakeFirst();
     if (!candidate) return undefined;
-    if (!(await database.tryLockName(trx, `learnhook_mirror_account_${candidate.account_id}`))) {
-      busy.push(candidate.account_id);
-      continue;
-    }
-    return trx
-      .selectFrom('inbox')
-      .selectAll()
-      .where('account_id', '=', candidate.account_id)
-      .where('processed_at', 'is', null)
-      .where('failed_at', 'is', null)
-      .orderBy('id')
-      .limit(1)
-      .executeTakeFirst();
+    if (await context.database.tryLockName(trx, `learnhook_mirror_account_${candidate.account_id}`)) return candidate.account_id;
+    busy.push(candidate.account_id);
   }
   return undefined;
 }
 
 /**
- * Applies the oldest pending inbox row; undefined when none is pending. A row whose projection throws is counted
- * (the error is thrown on, and the row is tried again later) until it has failed `--projection-attempts` times:
- * then it is set aside and its failure is returned, so the rows behind it are applied. Transient database errors
- * (deadlocks, SQLITE_BUSY, a lost connection) are thrown on without counting.
+ * The account's oldest pending inbox rows, at most `limit`, read after its lock was taken, so they reflect every row
+ * another projector applied and committed before.
+ */
+function pendingRows(trx: Transaction<MirrorSchema>, accountId: number, limit: number): Promise<Selectable<InboxTable>[]> {
+  return trx
+    .selectFrom('inbox')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('processed_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Inbox rows of one account applied in one transaction: the claim, BEGIN and COMMIT are paid once for them. Bounded
+ * by count and by time, since on SQLite a transaction holds the event loop the receiver shares.
+ */
+const rowsPerTransaction = 16;
+const transactionBudgetMs = 5;
+
+export type ProjectedRows = ProjectionOutcome & {
+  accountId: number;
+  /** How many inbox rows the transaction applied. */
+  rows: number;
+  /** How long the oldest of them waited in the inbox. */
+  waitedMs: number;
+};
+
+function addOutcome(total: ProjectedRows | undefined, outcome: ProjectionOutcome, accountId: number, waitedMs: number): ProjectedRows {
+  if (!total) return { ...outcome, accountId, rows: 1, waitedMs };
+  return {
+    applied: total.applied + outcome.applied,
+    duplicates: total.duplicates + outcome.duplicates,
+    ignored: total.ignored + outcome.ignored,
+    outOfOrder: total.outOfOrder + outcome.outOfOrder,
+    sequence: {
+      opened: [...total.sequence.opened, ...outcome.sequence.opened],
+      closed: [...total.sequence.closed, ...outcome.sequence.closed],
+    },
+    touched: [...total.touched, ...outcome.touched],
+    ...(total.newestEventAt === undefined && outcome.newestEventAt === undefined
+      ? {}
+      : { newestEventAt: Math.max(total.newestEventAt ?? 0, outcome.newestEventAt ?? 0) }),
+    accountId,
+    rows: total.rows + 1,
+    waitedMs: Math.max(total.waitedMs, waitedMs),
+  };
+}
+
+/**
+ * Applies the oldest pending inbox rows of one account (see `rowsPerTransaction`); undefined when none is pending. A
+ * row whose projection throws is counted (the error is thrown on, and the row is tried again later) until it has
+ * failed `--projection-attempts` times: then it is set aside and its failure is returned, so the rows behind it are
+ * applied. The rows before it in the same transaction are applied again at once without it, so only the failing row
+ * is counted. Transient database errors (deadlocks, SQLITE_BUSY, a lost connection) are thrown on without counting.
  */
 export async function projectNext(
   context: MirrorContext,
   enrich: boolean,
-): Promise<(ProjectionOutcome & { accountId: number; waitedMs: number }) | { setAside: ProjectionFailure } | undefined> {
+): Promise<ProjectedRows | { setAside: ProjectionFailure } | undefined> {
   const { database } = context;
   let existing = existingRows.get(database.db);
   if (!existing || existing.size > 200_000) {
     existing = new Set();
     existingRows.set(database.db, existing);
   }
-  let applying: { id: number; account_id: number } | undefined;
-  const outcome = await database.db
-    .transaction()
-    .execute(async (trx) => {
-      const row = await claimNextRow(trx, context);
-      if (!row) return undefined;
-      applying = row;
-      context.signals.emit('account-held', row.account_id, true);
-      try {
-        const now = context.now();
-        const outcome = await projectBatch(trx, row, { now, enrich, existing, digestWindowMs: context.settings.notifyDigestWindowMs });
-        // How long this delivery waited in the inbox: the mirror's own lag, whatever the age of the events it carries.
-        return { ...outcome, accountId: row.account_id, waitedMs: Math.max(0, now - row.received_at) };
-      } finally {
-        context.signals.emit('account-held', row.account_id, false);
-      }
-    })
-    .catch(async (error: unknown) => {
+  let limit = rowsPerTransaction;
+  for (;;) {
+    let applying: { id: number; account_id: number } | undefined;
+    let appliedBefore = 0;
+    try {
+      const outcome = await database.db.transaction().execute(async (trx) => {
+        const accountId = await claimAccount(trx, context);
+        if (accountId === undefined) return undefined;
+        context.signals.emit('account-held', accountId, true);
+        try {
+          const started = performance.now();
+          let total: ProjectedRows | undefined;
+          const touched = new Set<string>();
+          for (const row of await pendingRows(trx, accountId, limit)) {
+            if (total && performance.now() - started > transactionBudgetMs) break;
+            applying = row;
+            const now = context.now();
+            const outcome = await projectBatch(trx, row, {
+              now,
+              enrich,
+              // Rows touched by the transaction's earlier rows exist for the later ones.
+              existing: { has: (key) => existing.has(key) || touched.has(key) },
+              digestWindowMs: context.settings.notifyDigestWindowMs,
+            });
+            for (const key of outcome.touched) touched.add(key);
+            // How long this delivery waited in the inbox: the mirror's own lag, whatever the age of the events it carries.
+            total = addOutcome(total, outcome, accountId, Math.max(0, now - row.received_at));
+            appliedBefore++;
+          }
+          return total;
+        } finally {
+          context.signals.emit('account-held', accountId, false);
+        }
+      });
+      for (const key of outcome?.touched ?? []) existing.add(key);
+      return outcome;
+    } catch (error) {
       // A lock conflict or a lost connection says nothing about the row: it is not counted (the loop backs off).
       if (!applying || isTransientDatabaseError(error)) throw error;
+      if (appliedBefore > 0) {
+        limit = appliedBefore;
+        continue;
+      }
       const failure = await recordProjectionFailure(context, applying, error);
       if (!failure.setAside) throw error;
       return { setAside: failure };
-    });
-  if (outcome && 'setAside' in outcome) return outcome;
-  for (const key of outcome?.touched ?? []) existing.add(key);
-  return outcome;
+    }
+  }
 }
 
 /** The projector's share of the process's time while the receiver is busy. */
@@ -124,12 +185,15 @@ export function startProjector(context: MirrorContext): RunningProjector {
   let lagAlerting = false;
   let running: Promise<number> | undefined;
 
-  const flow = createFlowLog(context.logger, context.settings.logSummaryEveryMs, (_kind, batches, amounts, account) => ({
-    level: 'info',
-    line: batches === 1 ? `applied a batch of account ${account}: ${events(amounts)}` : `applied ${batches} batches: ${events(amounts)}`,
-  }));
+  const flow = createFlowLog(context.logger, context.settings.logSummaryEveryMs, (_kind, _transactions, amounts, account) => {
+    const batches = amounts.batches ?? 0;
+    return {
+      level: 'info',
+      line: batches === 1 ? `applied a batch of account ${account}: ${events(amounts)}` : `applied ${batches} batches: ${events(amounts)}`,
+    };
+  });
 
-  const afterBatch = async (outcome: (ProjectionOutcome & { accountId: number; waitedMs: number }) | { setAside: ProjectionFailure }) => {
+  const afterBatch = async (outcome: ProjectedRows | { setAside: ProjectionFailure }) => {
     if ('setAside' in outcome) {
       const { inboxId, accountId, attempts, error } = outcome.setAside;
       await sendAlert(context, {
@@ -143,7 +207,7 @@ export function startProjector(context: MirrorContext): RunningProjector {
     if (outcome.applied > 0) context.signals.emit('enrichment-queued');
     flow.count(
       'applied',
-      { applied: outcome.applied, duplicates: outcome.duplicates, ignored: outcome.ignored },
+      { batches: outcome.rows, applied: outcome.applied, duplicates: outcome.duplicates, ignored: outcome.ignored },
       String(outcome.accountId),
     );
     for (const gap of outcome.sequence.opened) {
