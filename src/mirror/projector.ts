@@ -1,4 +1,4 @@
-// The background loop that applies inbox rows in receipt order, each in its own transaction, and raises alerts.
+// The background loop that applies inbox rows in receipt order, several of one account per transaction, and raises alerts.
 import type { Selectable, Transaction } from 'kysely';
 import { createFlowLog } from '../flow-log.ts';
 import type { RunningService } from '../server.ts';
