@@ -45,10 +45,10 @@ async function claimAccount(trx: Transaction<MirrorSchema>, context: MirrorConte
 }
 
 /**
- * The account's oldest pending inbox rows, at most `limit`, read after its lock was taken, so they reflect every row
- * another projector applied and committed before.
+ * The account's oldest pending inbox row, read after its lock was taken, so it reflects every row another projector
+ * applied and committed before.
  */
-function pendingRows(trx: Transaction<MirrorSchema>, accountId: number, limit: number): Promise<Selectable<InboxTable>[]> {
+function nextRow(trx: Transaction<MirrorSchema>, accountId: number): Promise<Selectable<InboxTable> | undefined> {
   return trx
     .selectFrom('inbox')
     .selectAll()
@@ -56,16 +56,16 @@ function pendingRows(trx: Transaction<MirrorSchema>, accountId: number, limit: n
     .where('processed_at', 'is', null)
     .where('failed_at', 'is', null)
     .orderBy('id')
-    .limit(limit)
-    .execute();
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /**
- * Inbox rows of one account applied in one transaction: the claim, BEGIN and COMMIT are paid once for them. Bounded
- * by count and by time, since on SQLite a transaction holds the event loop the receiver shares.
+ * Inbox rows of one account applied in one transaction: the claim, BEGIN and COMMIT are paid once for them. On SQLite,
+ * whose statements run on the event loop the receiver shares, a transaction also ends after 5 ms of work.
  */
 const rowsPerTransaction = 16;
-const transactionBudgetMs = 5;
+const sqliteTransactionMs = 5;
 
 export type ProjectedRows = ProjectionOutcome & {
   accountId: number;
@@ -126,8 +126,10 @@ export async function projectNext(
           const started = performance.now();
           let total: ProjectedRows | undefined;
           const touched = new Set<string>();
-          for (const row of await pendingRows(trx, accountId, limit)) {
-            if (total && performance.now() - started > transactionBudgetMs) break;
+          const budgetMs = database.dialect === 'sqlite' ? sqliteTransactionMs : Number.POSITIVE_INFINITY;
+          while (appliedBefore < limit && performance.now() - started < budgetMs) {
+            const row = await nextRow(trx, accountId);
+            if (!row) break;
             applying = row;
             const now = context.now();
             const outcome = await projectBatch(trx, row, {
