@@ -1,4 +1,4 @@
-// The webhook stream's writer: a stream stopped by a failed write must let flush() return, not spin.
+// The webhook stream's writer: a stream stopped by a failed write lets flush() return, not spin; a flush adds no write the one in flight already carries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
@@ -32,4 +32,28 @@ test('flush() on a stream stopped by a failed write returns (it spun forever in 
   await stream.flush();
   assert.ok(stream.stopped instanceof Error);
   assert.equal(stream.unrecorded.length, 1, 'nothing was recorded as written');
+});
+
+test('flush() while a write that carries everything is in flight waits for it and asks for no second, identical write', async () => {
+  let writes = 0;
+  const counting = {
+    context: { now: () => 0, settings: { leaseMs: 60_000 } },
+    owner: 'owner',
+    commits: {
+      run: async () => {
+        writes++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return true;
+      },
+    },
+  } as unknown as StreamDeps;
+  const stream = new WebhookStream(counting, 'wh_test', row);
+  stream.unrecorded.push({ eventCount: 3 });
+  stream.write();
+  await stream.flush();
+  assert.equal(writes, 1);
+  assert.equal(stream.unrecorded.length, 0, 'the acknowledgement is recorded');
+  stream.unrecorded.push({ eventCount: 2 });
+  await stream.flush();
+  assert.equal(writes, 2, 'what the last write did not carry is written');
 });

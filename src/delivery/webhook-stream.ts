@@ -129,6 +129,9 @@ export class WebhookStream {
 
   /** Writes what the database does not hold yet (acknowledgements, planned batches) and waits for it, or for a stop. */
   async flush(): Promise<void> {
+    // The write in flight usually carries everything already (planMore starts it just before the loop flushes):
+    // asking for another before it ends would add a second commit, identical, before the batch may be sent.
+    while (this.#writing) await this.#writing;
     if (this.unrecorded.length > 0 || this.queue.some((queued) => !queued.durable)) this.write();
     while (this.#writing) await this.#writing;
   }
