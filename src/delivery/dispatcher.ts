@@ -51,7 +51,11 @@ export class Dispatcher {
       metrics: deliveryMetrics(context),
       notifier,
       attempts: new AttemptLog(context),
-      commits: new GroupCommit(context.database.db, { groupsInFlight: context.database.concurrentWrites ? 2 : 1 }),
+      commits: new GroupCommit(context.database.db, {
+        groupsInFlight: context.database.concurrentWrites ? 2 : 1,
+        // Each write is one conditional UPDATE of a webhook row (updateLeasedWebhook).
+        oneStatementWrites: true,
+      }),
     };
   }
 
