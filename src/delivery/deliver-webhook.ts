@@ -35,17 +35,19 @@ export interface RunControl {
 const reloadEveryMs = 250;
 
 /**
- * Delivers the webhook's batches one request at a time until it has no due work, fails, or `run` says so.
+ * Delivers the webhook's batches one request at a time until it has no due work, fails, or `run` says so, starting
+ * from its row as the claim returned it.
  * The caller holds the webhook's lease (and renews it); when it is lost, the request in flight is aborted and the
  * loop ends without writing anything more for the webhook. Batches are planned ahead and persisted before they are sent, so after a
  * crash every batch that may have been sent is sent again with its old id and events; acknowledgements are recorded
  * in the background, at most `runAheadLimit` behind, so a crash re-sends at most that many acknowledged batches
  * (receivers dedupe them by id: at least once, never skipped).
  */
-export async function deliverWebhook(deps: DeliveryDeps, webhookId: string, run: RunControl): Promise<void> {
+export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook, run: RunControl): Promise<void> {
   const { context } = deps;
-  let row = await loadLeasedWebhook(context, deps.owner, webhookId);
-  if (row?.state !== 'enabled' || row.account_status !== 'ACTIVE') return;
+  const webhookId = claimed.id;
+  let row = claimed;
+  if (row.state !== 'enabled' || row.account_status !== 'ACTIVE') return;
   if (row.next_attempt_at !== null && row.next_attempt_at > context.now()) return;
   const stream = new WebhookStream(deps, webhookId, row);
   const secrets = openingOnce(context.secrets);

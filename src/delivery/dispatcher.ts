@@ -7,7 +7,7 @@ import { deliveryMetrics } from './delivery-metrics.ts';
 import { HeldLease } from './held-lease.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliverySender } from './send-delivery.ts';
-import { anyWebhookWaiting, claimDueWebhooks } from './webhook-lease.ts';
+import { anyWebhookWaiting, claimDueWebhooks, type LeasedWebhook } from './webhook-lease.ts';
 
 /** When the earliest sleeping retry is due, so the dispatcher wakes for it rather than at the next poll. */
 async function nextRetryAt(context: ProducerContext, now: number): Promise<number | undefined> {
@@ -102,28 +102,33 @@ export class Dispatcher {
   }
 
   async #scanOnce(): Promise<void> {
-    const { settings, cluster } = this.context;
+    const { settings } = this.context;
     const now = this.context.now();
-    const free = settings.concurrency - this.#running.size;
-    // Without its session (PostgreSQL), a claim would be under a name others see as gone: they could take it at once.
-    if (cluster.connected) {
-      const owner = cluster.owner;
-      const claimed = free > 0 ? await claimDueWebhooks(this.context, owner, now, free, [...this.#running.keys()]) : [];
-      for (const webhookId of claimed) {
-        const lease = new HeldLease(this.context, owner, webhookId, now);
-        // Stopped while claiming: give the webhook back rather than start a delivery stop() does not wait for.
-        if (this.#stopping) await lease.end();
-        else this.#runWebhook(lease);
-      }
-      this.#crowded = claimed.length === free && (await anyWebhookWaiting(this.context, now, [...this.#running.keys()]));
-    }
-    const retryAt = await nextRetryAt(this.context, now);
+    // The next retry's time is read beside the claim, not after it: a wake-up that comes during a scan waits for it.
+    const [retryAt] = await Promise.all([nextRetryAt(this.context, now), this.#claim(now)]);
     const wait = Math.max(1, Math.min(settings.pollIntervalMs, retryAt === undefined ? Number.POSITIVE_INFINITY : retryAt - now));
     clearTimeout(this.#timer);
     if (!this.#stopping) this.#timer = setTimeout(this.#wake, wait);
   }
 
-  #runWebhook(lease: HeldLease): void {
+  /** Claims due webhooks for the free slots and starts their runs. */
+  async #claim(now: number): Promise<void> {
+    const { settings, cluster } = this.context;
+    // Without its session (PostgreSQL), a claim would be under a name others see as gone: they could take it at once.
+    if (!cluster.connected) return;
+    const owner = cluster.owner;
+    const free = settings.concurrency - this.#running.size;
+    const claimed = free > 0 ? await claimDueWebhooks(this.context, owner, now, free, [...this.#running.keys()]) : [];
+    for (const row of claimed) {
+      const lease = new HeldLease(this.context, owner, row.id, now);
+      // Stopped while claiming: give the webhook back rather than start a delivery stop() does not wait for.
+      if (this.#stopping) await lease.end();
+      else this.#runWebhook(lease, row);
+    }
+    this.#crowded = claimed.length === free && (await anyWebhookWaiting(this.context, now, [...this.#running.keys()]));
+  }
+
+  #runWebhook(lease: HeldLease, claimed: LeasedWebhook): void {
     const { webhookId } = lease;
     const startedAt = performance.now();
     // A run ends when the webhook has no due work, on stop, when its lease is lost, or after its turn while others wait.
@@ -131,7 +136,7 @@ export class Dispatcher {
     const done = (async () => {
       try {
         // Keep the lease while there is work: one request in flight per webhook, batch after batch.
-        await deliverWebhook({ ...this.#deps, owner: lease.owner }, webhookId, { stopping, signal: lease.signal });
+        await deliverWebhook({ ...this.#deps, owner: lease.owner }, claimed, { stopping, signal: lease.signal });
       } catch (error) {
         this.context.logger.error(
           { err: error, webhookId },

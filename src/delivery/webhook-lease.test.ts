@@ -56,6 +56,9 @@ for (const dialect of dialects) {
       }
       return ids;
     }
+    /** The ids of the webhooks a claim took. */
+    const claimIds = async (...args: Parameters<typeof claimDueWebhooks>) => (await claimDueWebhooks(...args)).map((row) => row.id);
+
     /** Leaves only these webhooks claimable: every other one is paused. */
     async function onlyThese(ids: readonly string[]) {
       await database.db.updateTable('webhooks').set({ state: 'paused' }).where('id', 'not in', ids).execute();
@@ -79,15 +82,15 @@ for (const dialect of dialects) {
         .execute();
       const owner = (await join()).owner;
       // RETURNING gives no order: the two oldest, as a set.
-      assert.deepEqual((await claimDueWebhooks(context, owner, now, 2)).sort(), [b, c].sort());
-      assert.deepEqual(await claimDueWebhooks(context, owner, now, 2), [a]);
-      assert.deepEqual(await claimDueWebhooks(context, owner, now, 2), [], 'the claimed ones are held, d is not due');
+      assert.deepEqual((await claimIds(context, owner, now, 2)).sort(), [b, c].sort());
+      assert.deepEqual(await claimIds(context, owner, now, 2), [a]);
+      assert.deepEqual(await claimIds(context, owner, now, 2), [], 'the claimed ones are held, d is not due');
 
       // Given back, a webhook joins the back of the queue: b, released now, waits behind a, released before it.
       await releaseWebhook({ ...context, now: () => now + 1 }, owner, a);
       await releaseWebhook({ ...context, now: () => now + 2 }, owner, b);
-      assert.deepEqual(await claimDueWebhooks(context, owner, now + 3, 1), [a]);
-      assert.deepEqual(await claimDueWebhooks(context, owner, now + 3, 1), [b]);
+      assert.deepEqual(await claimIds(context, owner, now + 3, 1), [a]);
+      assert.deepEqual(await claimIds(context, owner, now + 3, 1), [b]);
       // A retry scheduled waits from its due time, not from its release.
       await database.db.updateTable('webhooks').set({ state: 'paused' }).where('id', 'in', [a, b, c]).execute();
       await database.db.updateTable('webhooks').set({ lease_owner: owner }).where('id', '=', d).execute();
@@ -104,7 +107,7 @@ for (const dialect of dialects) {
       const claimed: string[][] = owners.map(() => []);
       // Rounds of four claims at once, three webhooks each, until none is left.
       for (let round = 0; round < 20; round++) {
-        const got = await Promise.all(owners.map((session) => claimDueWebhooks(context, session.owner, now, 3)));
+        const got = await Promise.all(owners.map((session) => claimIds(context, session.owner, now, 3)));
         for (const [index, ids] of got.entries()) claimed[index]?.push(...ids);
         if (got.every((ids) => ids.length === 0)) break;
       }
@@ -124,17 +127,19 @@ for (const dialect of dialects) {
       const first = await join();
       const second = await join();
       const now = Date.now();
-      assert.deepEqual(await claimDueWebhooks(context, first.owner, now, 5), [id]);
-      assert.deepEqual(await claimDueWebhooks(context, second.owner, now, 5), [], 'a live lease is not taken');
+      const [claimed] = await claimDueWebhooks(context, first.owner, now, 5);
+      assert.equal(claimed?.id, id);
+      assert.deepEqual(await claimIds(context, second.owner, now, 5), [], 'a live lease is not taken');
       const row = await loadLeasedWebhook(context, first.owner, id);
       assert.ok(row);
+      assert.deepEqual(claimed, row, 'the claim returns the row as leased, with its account, as a delivery reads it');
       const firstOwner = first.owner;
       if (dialect.name === 'postgres') {
         // The first process dies: its session (and liveness lock) is gone, 60 s of lease or not.
         await first.close();
-        assert.deepEqual(await claimDueWebhooks(context, second.owner, now, 5), [id]);
+        assert.deepEqual(await claimIds(context, second.owner, now, 5), [id]);
       } else {
-        assert.deepEqual(await claimDueWebhooks(context, second.owner, now + 60_001, 5), [id], 'SQLite: once the lease has expired');
+        assert.deepEqual(await claimIds(context, second.owner, now + 60_001, 5), [id], 'SQLite: once the lease has expired');
       }
 
       // Every write of the old owner is refused: renewal, the stream's columns, a failure record (and its mail).

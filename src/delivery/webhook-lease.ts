@@ -1,5 +1,5 @@
 // Every read and write a delivery worker makes to a webhook row it leases, each holding only while this process owns the lease.
-import { type Kysely, sql, type Updateable } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import { ownerGone } from '../cluster/cluster-session.ts';
 import type { ProducerContext } from '../context.ts';
 import type { ProducerSchema, WebhooksTable } from '../store/schema.ts';
@@ -45,10 +45,21 @@ function dueWebhooks(context: ProducerContext, now: number, skip: readonly strin
   return due;
 }
 
+/** What a leased webhook's row holds of its account, read in the statement that returns the row. */
+function accountColumns(eb: ExpressionBuilder<ProducerSchema, 'webhooks'>) {
+  const ofAccount = eb.selectFrom('accounts').whereRef('accounts.id', '=', 'webhooks.account_id');
+  return [
+    ofAccount.select('accounts.status').$asScalar().$notNull().as('account_status'),
+    ofAccount.select('accounts.last_seq').$asScalar().$notNull().as('account_head'),
+    ofAccount.select('accounts.contact_email').$asScalar().as('contact_email'),
+  ];
+}
+
 /**
  * Takes the leases of up to `limit` due webhooks for `owner` in one statement, longest-waiting first, and returns their
- * ids. On PostgreSQL the candidates are locked with SKIP LOCKED, so claimers running at once never take the same
- * webhook and never wait for each other; SQLite has one writer, so the same statement without the clause does it.
+ * rows as leased (so a delivery starts without reading its row again). On PostgreSQL the candidates are locked with
+ * SKIP LOCKED, so claimers running at once never take the same webhook and never wait for each other; SQLite has one
+ * writer, so the same statement without the clause does it.
  * `skip`: webhooks this process is delivering to already (its own lease may have looked expired or gone).
  */
 export async function claimDueWebhooks(
@@ -57,15 +68,15 @@ export async function claimDueWebhooks(
   now: number,
   limit: number,
   skip: readonly string[] = [],
-): Promise<string[]> {
+): Promise<LeasedWebhook[]> {
   const { database } = context;
-  const rows = await database.db
+  return database.db
     .updateTable('webhooks')
     .set({ lease_owner: owner, lease_until: now + context.settings.leaseMs })
     .where('id', 'in', database.claimRows(dueWebhooks(context, now, skip).limit(limit)))
-    .returning('id')
+    .returningAll()
+    .returning(accountColumns)
     .execute();
-  return rows.map((row) => row.id);
 }
 
 /** Whether a webhook other than `skip` is due and waiting for a worker (a full process then gives others their turn). */
