@@ -84,13 +84,15 @@ async function knownEventIds(trx: Transaction<ProducerSchema>, appends: readonly
   const known = new Set<string>();
   // Joined to the (account, eventId) pairs as a VALUES list: one index probe each. Accounts × ids (two IN lists) grew
   // with the square of a group on SQLite; a row-value IN list became one OR branch per pair on PostgreSQL, planned
-  // for every partition (raw publishing 0.7x). VALUES names its columns column1, column2 on both dialects.
+  // for every partition (raw publishing 0.7x). VALUES names its columns column1, column2 on both dialects. CROSS JOIN
+  // keeps the pairs as SQLite's outer loop: with a plain join and ~1,000 pairs it chose to scan the whole log instead.
   for (const chunk of chunks([...pairs.values()], pairsPerLookup)) {
     const values = sql.join(chunk.map(([accountId, eventId]) => sql`(cast(${accountId} as bigint), ${eventId})`));
     const { rows } = await sql<{ account_id: number; event_id: string }>`
       select events.account_id, events.event_id
       from (values ${values}) as wanted
-      join events on events.account_id = wanted.column1 and events.event_id = wanted.column2`.execute(trx);
+      cross join events
+      where events.account_id = wanted.column1 and events.event_id = wanted.column2`.execute(trx);
     for (const row of rows) known.add(`${row.account_id}:${row.event_id}`);
   }
   return known;
