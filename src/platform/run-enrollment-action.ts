@@ -98,15 +98,19 @@ const columnsOf = {
     updated_at: true,
   } satisfies Record<keyof EnrollmentsTable, true>,
 };
+/** The column names of each, listed once: the joined read's select list, its split and the upsert use them. */
+const columnNames = Object.fromEntries(Object.entries(columnsOf).map(([table, columns]) => [table, Object.keys(columns)])) as {
+  [Table in keyof typeof columnsOf]: (keyof (typeof columnsOf)[Table])[];
+};
 const selectList = sql.raw(
-  Object.entries(columnsOf)
-    .flatMap(([table, columns]) => Object.keys(columns).map((column) => `${table}.${column} as ${table}__${column}`))
+  Object.entries(columnNames)
+    .flatMap(([table, columns]) => columns.map((column) => `${table}.${String(column)} as ${table}__${String(column)}`))
     .join(', '),
 );
 
 /** The columns of one table (`prefix`) in a row of the joined read, under their own names. */
 function part<Row>(row: Record<string, unknown>, prefix: keyof typeof columnsOf): Row {
-  return Object.fromEntries(Object.keys(columnsOf[prefix]).map((column) => [column, row[`${prefix}__${column}`]])) as Row;
+  return Object.fromEntries(columnNames[prefix].map((column) => [column, row[`${prefix}__${String(column)}`]])) as Row;
 }
 
 /**
@@ -163,7 +167,7 @@ async function loadState(trx: Trx, accountId: number, userId: number, loInstance
   return { lo, instance, enrollment, children, parent };
 }
 
-const enrollmentColumns = Object.keys(columnsOf.e) as (keyof EnrollmentsTable)[];
+const enrollmentColumns = columnNames.e;
 const enrollmentKey: readonly (keyof EnrollmentsTable)[] = ['account_id', 'user_id', 'lo_instance_id'];
 /**
  * The upsert of one enrollment row, its text built once: the query builder spent ~45 µs compiling it per action, the
