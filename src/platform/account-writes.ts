@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type { Insertable, Selectable, Transaction } from 'kysely';
 import type { ProducerSignals } from '../context.ts';
 import type { Database } from '../store/database.ts';
-import { GroupCommit } from '../store/group-commit.ts';
+import { GroupCommit, type GroupWriteOptions } from '../store/group-commit.ts';
 import type { AccountsTable, ProducerSchema, ScheduledEventsTable } from '../store/schema.ts';
 import { type LogHead, type StagedAppend, writeAppends } from './event-log.ts';
 
@@ -53,7 +53,7 @@ export class AccountWrites {
               const account = group.accounts.get(append.accountId);
               if (account) heads.set(account.id, { lastSeq: account.last_seq, lastEventAt: account.last_event_at });
             }
-            await writeAppends(trx, group.appends, heads);
+            await writeAppends(trx, group.appends, heads, database);
           }
           for (let start = 0; start < group.scheduled.length; start += 500)
             await trx
@@ -70,7 +70,7 @@ export class AccountWrites {
   }
 
   /** Runs `write` in the next group, with `accountId` locked; resolves with its result once the group has committed. */
-  run<T>(accountId: number, write: AccountWrite<T>): Promise<T> {
-    return this.#commits.run(write, [accountId]);
+  run<T>(accountId: number, write: AccountWrite<T>, options?: GroupWriteOptions): Promise<T> {
+    return this.#commits.run(write, [accountId], options);
   }
 }

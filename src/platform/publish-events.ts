@@ -22,15 +22,19 @@ export async function publishEvents(context: ProducerContext, accountId: number,
     valid.map((event) => ({ ...event, timestamp: Date.parse(event.timestamp) })),
     now,
   );
-  await context.accountWrites.run(accountId, async (_trx, group) => {
-    const account = group.accounts.get(accountId);
-    if (!account) throw notFound(`account ${accountId}`);
-    if (account.status !== 'ACTIVE')
-      throw conflict(`account ${accountId} is ${account.status}; only ACTIVE accounts have events`, 'account_not_active');
-    // A fresh result each time the group runs this write (it runs again when another write of its group failed).
-    append.result = { seqs: [], eventIds: [], duplicates: [] };
-    group.appends.push(append);
-  });
+  await context.accountWrites.run(
+    accountId,
+    async (_trx, group) => {
+      const account = group.accounts.get(accountId);
+      if (!account) throw notFound(`account ${accountId}`);
+      if (account.status !== 'ACTIVE')
+        throw conflict(`account ${accountId} is ${account.status}; only ACTIVE accounts have events`, 'account_not_active');
+      // A fresh result each time the group runs this write (it runs again when another write of its group failed).
+      append.result = { seqs: [], eventIds: [], duplicates: [] };
+      group.appends.push(append);
+    },
+    { stagesOnly: true },
+  );
   const { seqs, eventIds } = append.result;
   return {
     accepted: seqs.map((seq, index) => ({ eventId: eventIds[index] as string, seq })),

@@ -162,6 +162,66 @@ for (const dialect of dialects) {
       assert.deepEqual(await names([accountIds[5] as number]), ['b+c']);
     });
 
+    test('writes that only stage take no savepoint: a refused one fails alone; the first write with statements takes it, and only its own statements roll back', async () => {
+      const savepoints: string[] = [];
+      const recorded = database.db.withPlugin({
+        transformQuery({ node }) {
+          if (node.kind === 'RawNode') {
+            const text = node.sqlFragments.join('?');
+            if (text.includes('savepoint')) savepoints.push(text);
+          }
+          return node;
+        },
+        async transformResult({ result }) {
+          return result;
+        },
+      });
+      const [keptId, stagedId] = [accountIds[4], accountIds[5]] as [number, number];
+      const frame: GroupFrame<ProducerSchema, { staged: string[] }> = {
+        open: async () => ({ staged: [] }),
+        async close(trx, state) {
+          await trx
+            .updateTable('accounts')
+            .set({ name: state.staged.join('+') })
+            .where('id', '=', stagedId)
+            .execute();
+        },
+      };
+      const commits = new GroupCommit(recorded, { groupsInFlight: 1, frame });
+      const stage = (name: string) => async (_trx: Transaction<ProducerSchema>, state: { staged: string[] }) => {
+        state.staged.push(name);
+        if (name === 'refused') throw new Error('refused');
+        return name;
+      };
+      const stagesOnly = { stagesOnly: true };
+      const staged = await Promise.allSettled([
+        commits.run(stage('a'), [], stagesOnly),
+        commits.run(stage('refused'), [], stagesOnly),
+        commits.run(stage('b'), [], stagesOnly),
+      ]);
+      assert.deepEqual(
+        staged.map((outcome) => outcome.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.deepEqual(await names([stagedId]), ['a+b']);
+      assert.deepEqual(savepoints, [], 'a group of writes that only stage takes no savepoint');
+
+      const mixed = await Promise.allSettled([
+        commits.run(stage('c'), [], stagesOnly),
+        commits.run(rename(keptId, 'kept')),
+        commits.run(async (trx) => {
+          await trx.updateTable('accounts').set({ name: 'rolled back' }).where('id', '=', keptId).execute();
+          throw new Error('refused after writing');
+        }),
+      ]);
+      assert.deepEqual(
+        mixed.map((outcome) => outcome.status),
+        ['fulfilled', 'fulfilled', 'rejected'],
+      );
+      assert.deepEqual(await names([keptId, stagedId]), ['kept', 'c']);
+      assert.deepEqual(savepoints, ['savepoint group_writes', 'rollback to savepoint group_writes']);
+    });
+
     test('when closing a group fails, each write is tried in a group of its own, so only the one that breaks it fails', async () => {
       const frame: GroupFrame<ProducerSchema, { names: string[] }> = {
         open: async () => ({ names: [] }),
