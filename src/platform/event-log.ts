@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { CatalogEvent } from '../catalog/index.ts';
+import type { DatabaseCapabilities } from '../store/database.ts';
 import type { EventsTable, ProducerSchema } from '../store/schema.ts';
 
 /** An event to append; `timestamp` in epoch milliseconds. */
@@ -109,6 +110,7 @@ export async function writeAppends(
   trx: Transaction<ProducerSchema>,
   appends: readonly StagedAppend[],
   heads: Map<number, LogHead>,
+  { writesInWith = false }: Partial<Pick<DatabaseCapabilities, 'writesInWith'>> = {},
 ): Promise<void> {
   const known = await knownEventIds(trx, appends);
   const rows: Insertable<EventsTable>[] = [];
@@ -146,15 +148,20 @@ export async function writeAppends(
       });
     }
   }
-  for (const chunk of chunks(rows, rowsPerInsert)) await trx.insertInto('events').values(chunk).execute();
-  for (const ids of chunks([...moved], headsPerUpdate)) {
+  const inserts = chunks(rows, rowsPerInsert);
+  const last = writesInWith ? inserts.pop() : undefined;
+  for (const chunk of inserts) await trx.insertInto('events').values(chunk).execute();
+  for (const [index, ids] of chunks([...moved], headsPerUpdate).entries()) {
     // One statement for every account of the group; CAST, since PostgreSQL would read untyped CASE values as text.
     const caseOf = (pick: (head: LogHead) => number) =>
       sql<number>`case id ${sql.join(
         ids.map((id) => sql`when ${id} then cast(${pick(heads.get(id) as LogHead)} as bigint)`),
         sql` `,
       )} end`;
-    await trx
+    // Where a statement can carry another write (PostgreSQL), the last insert rides with the first heads' update:
+    // one round trip fewer for every group, in the same transaction and as atomic.
+    const carried = index === 0 && last ? trx.with('appended', (db) => db.insertInto('events').values(last).returning('seq')) : trx;
+    await carried
       .updateTable('accounts')
       .set({ last_seq: caseOf((head) => head.lastSeq), last_event_at: caseOf((head) => head.lastEventAt) })
       .where('id', 'in', ids)

@@ -50,6 +50,11 @@ export interface DatabaseCapabilities {
    * partitions. Otherwise they are plain tables whose expired rows retention deletes.
    */
   readonly partitionedLogs: boolean;
+  /**
+   * One statement can carry further writes in its WITH clause (PostgreSQL's data-modifying CTEs), so writes that go
+   * together cost one round trip. SQLite allows only a select there.
+   */
+  readonly writesInWith: boolean;
 }
 
 export interface Database<Schema> extends DatabaseCapabilities {
@@ -70,6 +75,7 @@ const sqliteCapabilities: DatabaseCapabilities = {
   tryLockName: async () => true,
   greatest: (a, b) => sql<number>`MAX(${a}, ${b})`,
   partitionedLogs: false,
+  writesInWith: false,
 };
 
 const postgresCapabilities: DatabaseCapabilities = {
@@ -85,6 +91,7 @@ const postgresCapabilities: DatabaseCapabilities = {
   },
   greatest: (a, b) => sql<number>`GREATEST(${a}, ${b})`,
   partitionedLogs: true,
+  writesInWith: true,
 };
 
 export interface OpenOptions {
