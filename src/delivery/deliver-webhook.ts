@@ -65,7 +65,14 @@ export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook,
         // A changed filter or a new replay applies to the batches not sent yet. The row's replay columns are only
         // news when no write of this loop could have raced the read.
         const replayRequested = !stream.replaying && reloaded.replay_until !== null && settled === stream.writes && stream.idle;
-        if (reloaded.events !== row.events || replayRequested) stream.dropUnsent();
+        const replanned = reloaded.events !== row.events || replayRequested;
+        if (replanned) {
+          stream.dropUnsent();
+          // Read again with the new filter or from the replay's start. Otherwise the events read ahead stay good: the
+          // log only grows, and what retention takes changes the row, so the next write of this loop stops it before
+          // anything planned from them is sent.
+          ahead.current = null;
+        }
         if (replayRequested) {
           stream.replayCursor = reloaded.replay_cursor;
           stream.replayUntil = reloaded.replay_until;
@@ -73,7 +80,6 @@ export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook,
         row = reloaded;
         loadedAt = performance.now();
         fresh = true;
-        ahead.current = null;
       }
       if (row.state !== 'enabled' || row.account_status !== 'ACTIVE') break;
 
