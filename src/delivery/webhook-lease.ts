@@ -151,3 +151,92 @@ export async function updateLeasedWebhook(
   const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/**
+ * The SQL type of each column a delivery loop writes. A multi-row write casts its values to them: PostgreSQL types a
+ * VALUES list by its values, and a column of nulls alone would be text.
+ */
+const deliveryColumnTypes = {
+  cursor: 'bigint',
+  delivery_seq: 'bigint',
+  batch_id: 'text',
+  batch_seqs: 'text',
+  batch_first_seq: 'bigint',
+  batch_last_seq: 'bigint',
+  batch_delivery_first: 'bigint',
+  batch_delivery_last: 'bigint',
+  batch_replay: 'bigint',
+  batch_attempts: 'bigint',
+  batch_plan: 'text',
+  next_attempt_at: 'bigint',
+  failing_since: 'bigint',
+  last_reminder_at: 'bigint',
+  replay_cursor: 'bigint',
+  replay_until: 'bigint',
+  lease_until: 'bigint',
+} as const satisfies { [Column in keyof WebhooksTable]?: 'bigint' | 'text' };
+
+type DeliveryColumn = keyof typeof deliveryColumnTypes;
+
+/** The columns a delivery loop writes; one it leaves out keeps the row's value. */
+export type DeliveryColumns = Pick<Updateable<WebhooksTable>, DeliveryColumn>;
+
+/** The most writes in one statement: 200 writes bind at most 38 values each (4, and 2 per column), well under SQLite's 32,766 parameters. */
+export const leasedWritesPerStatement = 200;
+
+/** One `updateLeasedWebhook`, as data, so the writes of several webhooks can be made in one statement. */
+export interface LeasedWrite {
+  owner: string;
+  webhookId: string;
+  expected: ExpectedRow;
+  columns: DeliveryColumns;
+}
+
+/**
+ * Makes several `updateLeasedWebhook` writes, each as it would alone, in one statement: an UPDATE joined to a VALUES
+ * list of the writes (one round trip, atomic without a transaction). Whether each applied, in order. A column a write
+ * leaves out keeps the row's value (a flag per write says which it sets, when the writes differ). Throws on two
+ * writes of one webhook, as a row joined to two VALUES rows would take either's columns: StagedGroups then makes
+ * each write alone, in order.
+ */
+export async function updateLeasedWebhooks(db: Kysely<ProducerSchema>, writes: readonly LeasedWrite[]): Promise<boolean[]> {
+  const [only] = writes;
+  if (writes.length === 1 && only) return [await updateLeasedWebhook(db, only.owner, only.webhookId, only.expected, only.columns)];
+  if (writes.length > leasedWritesPerStatement)
+    throw new Error(`${writes.length} writes in one statement: at most ${leasedWritesPerStatement}`);
+  if (new Set(writes.map((write) => write.webhookId)).size < writes.length) throw new Error('two writes of one webhook in one statement');
+  const columns = (Object.keys(deliveryColumnTypes) as DeliveryColumn[])
+    .filter((column) => writes.some((write) => write.columns[column] !== undefined))
+    .map((column) => ({ column, everywhere: writes.every((write) => write.columns[column] !== undefined) }));
+  // VALUES names its columns column1, column2… on both dialects: the webhook, what it must hold, then each column's
+  // value, followed by its flag when some write leaves it out.
+  const rows = writes.map(({ owner, webhookId, expected, columns: values }) => {
+    const cells = [
+      sql`cast(${webhookId} as text)`,
+      sql`cast(${owner} as text)`,
+      sql`cast(${expected.batchId} as text)`,
+      sql`cast(${expected.deliverySeq ?? null} as bigint)`,
+    ];
+    for (const { column, everywhere } of columns) {
+      cells.push(sql`cast(${values[column] ?? null} as ${sql.raw(deliveryColumnTypes[column])})`);
+      if (!everywhere) cells.push(sql`cast(${values[column] === undefined ? 0 : 1} as integer)`);
+    }
+    return sql`(${sql.join(cells)})`;
+  });
+  let position = 4;
+  const assignments = columns.map(({ column, everywhere }) => {
+    const value = sql.raw(`v.column${++position}`);
+    if (everywhere) return sql`${sql.id(column)} = ${value}`;
+    const flag = sql.raw(`v.column${++position}`);
+    return sql`${sql.id(column)} = case when ${flag} = 1 then ${value} else ${sql.ref(`webhooks.${column}`)} end`;
+  });
+  // IS NOT DISTINCT FROM (SQLite has it since 3.39): a null batch expected matches only a row without one.
+  const { rows: applied } = await sql<{ id: string }>`
+    update webhooks set ${sql.join(assignments)}
+    from (values ${sql.join(rows)}) as v
+    where webhooks.id = v.column1 and webhooks.lease_owner = v.column2 and webhooks.batch_id is not distinct from v.column3
+      and (v.column4 is null or webhooks.delivery_seq = v.column4)
+    returning webhooks.id`.execute(db);
+  const ids = new Set(applied.map((row) => row.id));
+  return writes.map((write) => ids.has(write.webhookId));
+}
