@@ -1,6 +1,7 @@
 // Delivers one leased webhook batch after batch while it has due work: plan and persist batches ahead, send them one at a time, record the answers.
 import type { ProducerContext } from '../context.ts';
-import type { StagedGroups } from '../store/group-commit.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
+import type { ProducerSchema } from '../store/schema.ts';
 import { type AttemptLog, exchangeColumns } from './attempt-log.ts';
 import { buildDelivery, openingOnce } from './build-delivery.ts';
 import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
@@ -9,7 +10,7 @@ import { type ReadAhead, readLoggedEvents } from './read-ahead.ts';
 import { recordFailure } from './record-failure.ts';
 import { mayRunAhead, shouldPlanMore } from './run-ahead.ts';
 import type { DeliverySender } from './send-delivery.ts';
-import { type LeasedWebhook, type LeasedWrite, loadLeasedWebhook } from './webhook-lease.ts';
+import { type LeasedWebhook, loadLeasedWebhook } from './webhook-lease.ts';
 import { WebhookStream } from './webhook-stream.ts';
 
 export interface DeliveryDeps {
@@ -18,8 +19,8 @@ export interface DeliveryDeps {
   metrics: DeliveryMetrics;
   notifier: Notifier;
   attempts: AttemptLog;
-  /** Shared by the webhook loops of this process: their writes that arrive together are made in one statement. */
-  writes: StagedGroups<LeasedWrite, boolean>;
+  /** Shared by the webhook loops of this process: their writes commit together. */
+  commits: GroupCommit<ProducerSchema>;
   /** The owner name this run's lease was claimed under: every write holds only while the webhook is still its. */
   owner: string;
 }

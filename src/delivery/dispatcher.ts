@@ -1,19 +1,13 @@
 // The dispatcher: claims webhooks with due work (longest-waiting first), and runs one delivery loop per webhook under a global concurrency limit.
 import type { ProducerContext } from '../context.ts';
-import { StagedGroups } from '../store/group-commit.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import { AttemptLog } from './attempt-log.ts';
 import { type DeliveryDeps, deliverWebhook } from './deliver-webhook.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
 import { HeldLease } from './held-lease.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliverySender } from './send-delivery.ts';
-import {
-  anyWebhookWaiting,
-  claimDueWebhooks,
-  type LeasedWebhook,
-  leasedWritesPerStatement,
-  updateLeasedWebhooks,
-} from './webhook-lease.ts';
+import { anyWebhookWaiting, claimDueWebhooks, type LeasedWebhook } from './webhook-lease.ts';
 
 /** When the earliest sleeping retry is due, so the dispatcher wakes for it rather than at the next poll. */
 async function nextRetryAt(context: ProducerContext, now: number): Promise<number | undefined> {
@@ -57,10 +51,10 @@ export class Dispatcher {
       metrics: deliveryMetrics(context),
       notifier,
       attempts: new AttemptLog(context),
-      writes: new StagedGroups({
+      commits: new GroupCommit(context.database.db, {
         groupsInFlight: context.database.concurrentWrites ? 2 : 1,
-        maxGroupSize: leasedWritesPerStatement,
-        write: (writes) => updateLeasedWebhooks(context.database.db, writes),
+        // Each write is one conditional UPDATE of a webhook row (updateLeasedWebhook).
+        oneStatementWrites: true,
       }),
     };
   }

@@ -1,4 +1,4 @@
-// The claim of due webhooks on both stores: longest-waiting first, never one webhook to two claimers, takeover from a gone owner, writes refused once the lease is lost, writes made together in one statement.
+// The claim of due webhooks on both stores: longest-waiting first, never one webhook to two claimers, takeover from a gone owner, writes refused once the lease is lost.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
@@ -14,15 +14,7 @@ import { createWebhook } from '../webhooks/webhooks.ts';
 import { HeldLease } from './held-lease.ts';
 import { Notifier } from './notifier.ts';
 import { recordFailure } from './record-failure.ts';
-import {
-  claimDueWebhooks,
-  type LeasedWrite,
-  loadLeasedWebhook,
-  releaseWebhook,
-  renewLease,
-  updateLeasedWebhook,
-  updateLeasedWebhooks,
-} from './webhook-lease.ts';
+import { claimDueWebhooks, loadLeasedWebhook, releaseWebhook, renewLease, updateLeasedWebhook } from './webhook-lease.ts';
 
 const dialects = await testDialects();
 const logger = createLogger('silent');
@@ -191,71 +183,6 @@ for (const dialect of dialects) {
       await lease.end();
       const kept = await database.db.selectFrom('webhooks').select('lease_owner').where('id', '=', id).executeTakeFirstOrThrow();
       assert.equal(kept.lease_owner, second.owner, 'a lost lease is not given back by its old owner');
-    });
-
-    test('writes made together in one statement apply exactly those whose lease, batch and delivery sequence match, each as it would alone', async () => {
-      const owner = 'together';
-      /** Six webhooks leased by `owner`, with a retry scheduled and a replay under way; the last two have a batch in flight. */
-      const leased = async (name: string) => {
-        const ids = await dueWebhooks(name, 6);
-        const retry = { next_attempt_at: 111, failing_since: 222, last_reminder_at: 333 };
-        await database.db
-          .updateTable('webhooks')
-          .set({ state: 'paused', lease_owner: owner, delivery_seq: 5, ...retry, replay_cursor: 7, replay_until: 9 })
-          .where('id', 'in', ids)
-          .execute();
-        await database.db.updateTable('webhooks').set({ batch_id: 'msg_in_flight' }).where('id', 'in', ids.slice(4)).execute();
-        return ids;
-      };
-      const batch = { batch_id: 'msg_next', batch_seqs: '[3,4]', batch_first_seq: 3, batch_last_seq: 4, batch_delivery_first: 6 };
-      const next = { ...batch, batch_delivery_last: 7, batch_replay: 0, batch_attempts: 0, batch_plan: null, cursor: 2, delivery_seq: 7 };
-      const acknowledged = { next_attempt_at: null, failing_since: null, last_reminder_at: null, replay_cursor: null, replay_until: null };
-      const writes = (ids: readonly string[]): LeasedWrite[] => {
-        const [a, b, c, d, e, f] = ids as [string, string, string, string, string, string];
-        return [
-          // Applies, and clears the retry and the replay: nulls are written.
-          { owner, webhookId: a, expected: { batchId: null, deliverySeq: 5 }, columns: { ...next, ...acknowledged, lease_until: 10 } },
-          // Applies, and leaves the columns it does not set as they are.
-          { owner, webhookId: e, expected: { batchId: 'msg_in_flight', deliverySeq: 5 }, columns: { ...next, lease_until: 20 } },
-          // Refused: another owner, another batch, another delivery sequence, no batch expected while one is in flight.
-          { owner: 'someone else', webhookId: b, expected: { batchId: null, deliverySeq: 5 }, columns: { ...next, lease_until: 30 } },
-          { owner, webhookId: c, expected: { batchId: 'msg_other', deliverySeq: 5 }, columns: { ...next, lease_until: 40 } },
-          { owner, webhookId: d, expected: { batchId: null, deliverySeq: 4 }, columns: { ...next, lease_until: 50 } },
-          { owner, webhookId: f, expected: { batchId: null }, columns: { cursor: 99, lease_until: 60 } },
-        ];
-      };
-      /** The rows' delivery columns, in the order of `ids`. */
-      const rowsOf = async (ids: readonly string[]) => {
-        const rows = await database.db
-          .selectFrom('webhooks')
-          .select(['id', 'lease_owner', ...(Object.keys({ ...next, ...acknowledged, lease_until: 0 }) as (keyof typeof next)[])])
-          .where('id', 'in', [...ids])
-          .execute();
-        return ids.map((id) => {
-          const { id: _, ...columns } = rows.find((row) => row.id === id) ?? { id };
-          return columns;
-        });
-      };
-
-      const together = await leased('together');
-      const before = await rowsOf(together);
-      assert.deepEqual(await updateLeasedWebhooks(database.db, writes(together)), [true, true, false, false, false, false]);
-      assert.deepEqual(await rowsOf(together), [
-        { ...before[0], ...next, ...acknowledged, lease_until: 10 },
-        ...before.slice(1, 4),
-        { ...before[4], ...next, lease_until: 20 },
-        before[5],
-      ]);
-
-      // Each write made alone (a group of one: the single UPDATE) gives the same answers and the same rows.
-      const alone = await leased('alone');
-      const answers: boolean[] = [];
-      for (const write of writes(alone)) answers.push(...(await updateLeasedWebhooks(database.db, [write])));
-      assert.deepEqual(answers, [true, true, false, false, false, false]);
-      assert.deepEqual(await rowsOf(alone), await rowsOf(together));
-
-      const twice = writes(together).slice(0, 2);
-      await assert.rejects(updateLeasedWebhooks(database.db, [...twice, ...twice]), /two writes of one webhook/);
     });
   });
 }

@@ -39,8 +39,8 @@ test('flush() while a write that carries everything is in flight waits for it an
   const counting = {
     context: { now: () => 0, settings: { leaseMs: 60_000 } },
     owner: 'owner',
-    writes: {
-      add: async () => {
+    commits: {
+      run: async () => {
         writes++;
         await new Promise((resolve) => setTimeout(resolve, 5));
         return true;

@@ -1,6 +1,8 @@
 // One webhook's stream of batches while its delivery loop runs: the acknowledged position, the planned batches, and the writes that persist both.
+import type { Updateable } from 'kysely';
 import type { ProducerContext } from '../context.ts';
-import type { StagedGroups } from '../store/group-commit.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
+import type { ProducerSchema, WebhooksTable } from '../store/schema.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
 import { batchId } from './batch-id.ts';
 import { type QueuedBatch, queueColumns, queueOf } from './batch-queue.ts';
@@ -9,12 +11,12 @@ import { planBatches } from './plan-batch.ts';
 import { chosenAfter, type ReadAhead } from './read-ahead.ts';
 import { planAheadLimit, shouldRecord } from './run-ahead.ts';
 import { splitBatch } from './split-batch.ts';
-import type { DeliveryColumns, LeasedWebhook, LeasedWrite } from './webhook-lease.ts';
+import { type LeasedWebhook, updateLeasedWebhook } from './webhook-lease.ts';
 
 export interface StreamDeps {
   context: ProducerContext;
-  /** Shared by the webhook loops of this process: their writes that arrive together are made in one statement. */
-  writes: StagedGroups<LeasedWrite, boolean>;
+  /** Shared by the webhook loops of this process: their writes commit together. */
+  commits: GroupCommit<ProducerSchema>;
   /** This process's lease owner name: every write holds only while it owns the webhook. */
   owner: string;
 }
@@ -22,7 +24,7 @@ export interface StreamDeps {
 /**
  * One webhook's delivery state while its loop runs: the acknowledged position, the queue of planned batches, and
  * the writer that records both. Every write carries the whole state (later acknowledgements overwrite earlier ones),
- * one write at a time per webhook, through the shared writer. A write only applies while the row still
+ * one write at a time per webhook, through the shared group commit. A write only applies while the row still
  * holds what this stream last wrote; anything else (retention, another process) stops the stream.
  */
 export class WebhookStream {
@@ -150,7 +152,7 @@ export class WebhookStream {
     const written = [...this.queue];
     const recorded = this.unrecorded.length;
     const deliverySeq = this.deliverySeq;
-    const columns: DeliveryColumns = {
+    const columns: Updateable<WebhooksTable> = {
       cursor: this.cursor,
       delivery_seq: deliverySeq,
       ...queueColumns(written),
@@ -161,7 +163,7 @@ export class WebhookStream {
     const expected = this.#expected;
     this.replayMoved = false;
     try {
-      const applied = await this.deps.writes.add({ owner, webhookId: this.webhookId, expected, columns });
+      const applied = await this.deps.commits.run((trx) => updateLeasedWebhook(trx, owner, this.webhookId, expected, columns));
       if (!applied) {
         this.stopped = 'the webhook row changed under its delivery loop (retention, or its lease was lost)';
         return;

@@ -65,6 +65,24 @@ for (const dialect of dialects) {
       assert.equal(two?.trx, three?.trx);
     });
 
+    test('one-statement writes: a write alone commits by itself, outside a transaction; writes together still share one', async () => {
+      const commits = new GroupCommit(database.db, { groupsInFlight: 1, oneStatementWrites: true });
+      const [firstId, secondId, thirdId] = accountIds as [number, number, number];
+      const alone = await commits.run(rename(firstId, 'alone'));
+      assert.equal(alone.trx.isTransaction, false);
+      assert.equal(alone.updated, 1);
+      const [two, three] = await Promise.all([commits.run(rename(secondId, 'together 2')), commits.run(rename(thirdId, 'together 3'))]);
+      assert.equal(two.trx, three.trx);
+      assert.equal(two.trx.isTransaction, true);
+      assert.deepEqual(await names([firstId, secondId, thirdId]), ['alone', 'together 2', 'together 3']);
+      await assert.rejects(
+        commits.run(async () => {
+          throw new Error('refused');
+        }),
+        /refused/,
+      );
+    });
+
     test('a failing write rejects only its own caller and changes nothing; the others of its group commit in that same transaction', async () => {
       const commits = new GroupCommit(database.db, { groupsInFlight: 2 });
       const [firstId, secondId, thirdId] = accountIds as [number, number, number];
