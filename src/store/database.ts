@@ -15,6 +15,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { checkpointInBackground } from './wal-checkpointer.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -102,6 +103,11 @@ export interface OpenOptions {
    * bodies syncs the file less often; durability is the same (every commit is in the WAL either way).
    */
   walAutocheckpointPages?: number;
+  /**
+   * SQLite (a file): checkpoint the WAL from a worker thread this often instead of inside the commit that crosses the
+   * page limit, so no commit waits for a checkpoint (`wal-checkpointer.ts`).
+   */
+  backgroundCheckpointMs?: number;
 }
 
 export class DatabaseUrlError extends Error {
@@ -176,6 +182,13 @@ function openSqlite<Schema>(url: string, options: OpenOptions): Database<Schema>
   // SQLite has no SHA-256; a migration hashes the stored account tokens with this one (as PostgreSQL's sha256()).
   handle.function('learnhook_sha256', { deterministic: true }, (text) => createHash('sha256').update(String(text), 'utf8').digest('hex'));
   if (options.walAutocheckpointPages !== undefined) handle.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
+  const checkpointer =
+    options.backgroundCheckpointMs !== undefined && file !== ':memory:'
+      ? checkpointInBackground(handle, file, {
+          everyMs: options.backgroundCheckpointMs,
+          fallbackPages: options.walAutocheckpointPages ?? 1000,
+        })
+      : undefined;
   const db = new Kysely<Schema>({ dialect: new LearnhookSqliteDialect(handle) });
   return {
     ...sqliteCapabilities,
@@ -186,6 +199,7 @@ function openSqlite<Schema>(url: string, options: OpenOptions): Database<Schema>
       handle.exec(script);
     },
     async close() {
+      await checkpointer?.stop();
       await db.destroy();
     },
   };
