@@ -100,7 +100,8 @@ export interface OpenOptions {
   poolSize?: number;
   /**
    * SQLite: checkpoint the WAL after this many pages instead of SQLite's 1000. A store that commits many small
-   * bodies syncs the file less often; durability is the same (every commit is in the WAL either way).
+   * bodies syncs the file less often; durability is the same (every commit is in the WAL either way). With
+   * `backgroundCheckpointMs`, the limit applies only should the worker fail.
    */
   walAutocheckpointPages?: number;
   /**
