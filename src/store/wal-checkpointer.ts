@@ -50,7 +50,11 @@ export function checkpointInBackground(
   worker.unref();
   let stopping = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.once('error', () => {});
+  worker.once('error', (error) =>
+    process.emitWarning(
+      `the thread that checkpoints ${file}'s WAL stopped (${error.message}); the database checkpoints inside its own commits again`,
+    ),
+  );
   void exited.then(() => {
     if (!stopping) selfCheckpointing();
   });
