@@ -67,7 +67,7 @@ export async function startProducer(settings: Settings, options: StartOptions = 
   // The key first: a malformed key or an unreadable key file stops the start before the database is touched.
   const secrets = new SecretBox(loadSecretKey(effective));
   const url = databaseUrl(effective);
-  const database = await openDatabase<ProducerSchema>(url, { poolSize: effective.dbPool, backgroundCheckpointMs: 500 });
+  const database = await openDatabase<ProducerSchema>(url, { poolSize: effective.dbPool, checkpointInBackground: true });
   await migrate(database as Parameters<typeof migrate>[0], 'producer');
   const services: RunningService[] = [];
   let app: LearnhookApp | undefined;

@@ -49,7 +49,7 @@ export async function startMirror(settings: Settings, options: { now?: () => num
   const database = await openDatabase<MirrorSchema>(url, {
     poolSize: settings.dbPool,
     walAutocheckpointPages: 10_000,
-    backgroundCheckpointMs: 500,
+    checkpointInBackground: true,
   });
   await migrate(database as Parameters<typeof migrate>[0], 'mirror');
 

@@ -101,14 +101,14 @@ export interface OpenOptions {
   /**
    * SQLite: checkpoint the WAL after this many pages instead of SQLite's 1000. A store that commits many small
    * bodies syncs the file less often; durability is the same (every commit is in the WAL either way). With
-   * `backgroundCheckpointMs`, the limit applies only should the worker fail.
+   * `checkpointInBackground`, the limit applies only should the worker fail.
    */
   walAutocheckpointPages?: number;
   /**
-   * SQLite (a file): checkpoint the WAL from a worker thread this often instead of inside the commit that crosses the
-   * page limit, so no commit waits for a checkpoint (`wal-checkpointer.ts`).
+   * SQLite (a file): checkpoint the WAL from a worker thread instead of inside the commit that crosses the page limit,
+   * so no commit waits for a checkpoint (`wal-checkpointer.ts`).
    */
-  backgroundCheckpointMs?: number;
+  checkpointInBackground?: boolean;
 }
 
 export class DatabaseUrlError extends Error {
@@ -184,11 +184,8 @@ function openSqlite<Schema>(url: string, options: OpenOptions): Database<Schema>
   handle.function('learnhook_sha256', { deterministic: true }, (text) => createHash('sha256').update(String(text), 'utf8').digest('hex'));
   if (options.walAutocheckpointPages !== undefined) handle.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
   const checkpointer =
-    options.backgroundCheckpointMs !== undefined && file !== ':memory:'
-      ? checkpointInBackground(handle, file, {
-          everyMs: options.backgroundCheckpointMs,
-          fallbackPages: options.walAutocheckpointPages ?? 1000,
-        })
+    options.checkpointInBackground && file !== ':memory:'
+      ? checkpointInBackground(handle, file, { fallbackPages: options.walAutocheckpointPages ?? 1000 })
       : undefined;
   const db = new Kysely<Schema>({ dialect: new LearnhookSqliteDialect(handle) });
   return {

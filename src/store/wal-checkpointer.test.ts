@@ -27,7 +27,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 for (const background of [true, false]) {
   test(`committed pages reach the database file ${background ? 'from the worker, with no checkpoint in any commit' : 'only through a checkpoint: none without the worker'}`, async (t) => {
     const file = tempFile(t);
-    const database = await openDatabase(`sqlite:${file}`, background ? { backgroundCheckpointMs: 50 } : { walAutocheckpointPages: 0 });
+    const database = await openDatabase(`sqlite:${file}`, background ? { checkpointInBackground: true } : { walAutocheckpointPages: 0 });
     t.after(() => database.close());
     const { rows } = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(database.db);
     assert.equal(rows[0]?.wal_autocheckpoint, 0, 'the connection never checkpoints inside a commit');

@@ -22,6 +22,9 @@ parentPort.once('message', () => {
 });
 `;
 
+/** How often the worker checkpoints: a WAL of a few MB at most between checkpoints under load. */
+export const checkpointEveryMs = 500;
+
 export interface WalCheckpointer {
   /** Stops the worker and closes its connection; the caller's connection checkpoints by itself again. */
   stop(): Promise<void>;
@@ -36,37 +39,38 @@ export interface WalCheckpointer {
 export function checkpointInBackground(
   handle: BetterSqlite3.Database,
   file: string,
-  options: { everyMs: number; fallbackPages: number },
+  options: { everyMs?: number; fallbackPages: number },
 ): WalCheckpointer {
-  const selfCheckpointing = () => {
-    if (handle.open) handle.pragma(`wal_autocheckpoint = ${Math.trunc(options.fallbackPages)}`);
-  };
   handle.pragma('wal_autocheckpoint = 0');
   const worker = new Worker(workerSource, {
     eval: true,
-    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: path.resolve(file), everyMs: options.everyMs },
+    workerData: {
+      driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+      file: path.resolve(file),
+      everyMs: options.everyMs ?? checkpointEveryMs,
+    },
   });
   // Never what keeps the process alive.
   worker.unref();
-  let stopping = false;
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // However the worker ends (stopped, or failed), the connection checkpoints by itself again.
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve())).then(() => {
+    if (handle.open) handle.pragma(`wal_autocheckpoint = ${Math.trunc(options.fallbackPages)}`);
+  });
   worker.once('error', (error) =>
     process.emitWarning(
       `the thread that checkpoints ${file}'s WAL stopped (${error.message}); the database checkpoints inside its own commits again`,
     ),
   );
-  void exited.then(() => {
-    if (!stopping) selfCheckpointing();
-  });
+  let stopping = false;
   return {
     async stop() {
-      if (stopping) return exited;
-      stopping = true;
-      worker.postMessage('stop');
-      const timeout = setTimeout(() => void worker.terminate(), 5_000);
+      if (!stopping) {
+        stopping = true;
+        worker.postMessage('stop');
+        const timeout = setTimeout(() => void worker.terminate(), 5_000);
+        void exited.then(() => clearTimeout(timeout));
+      }
       await exited;
-      clearTimeout(timeout);
-      selfCheckpointing();
     },
   };
 }
