@@ -132,6 +132,75 @@ for (const dialect of dialects) {
         ],
       );
     });
+
+    test('the enrollment actions of one group see what the actions before them wrote, and so does any other write of the group', async () => {
+      const acme = await newAccount('Staged');
+      const course = (
+        await platform.call('POST', `${acme.base}/learning-objects`, { loType: 'course', name: 'C', via: 'migration' }, acme.token)
+      ).json().id;
+      const instance = (
+        await platform.call(
+          'POST',
+          `${acme.base}/learning-objects/${course}/instances`,
+          { name: 'I', seatLimit: 2, waitlistLimit: 1 },
+          acme.token,
+        )
+      ).json().id;
+      const users: number[] = [];
+      for (const name of ['ann', 'bob', 'cid', 'dan'])
+        users.push((await platform.call('POST', `${acme.base}/users`, { name, email: `${name}@example.com` }, acme.token)).json().id);
+      const [ann, bob, cid, dan] = users as [number, number, number, number];
+      await platform.call('GET', `${acme.base}/events`, undefined, acme.token);
+      const signals: number[][] = [];
+      const onAppended = (ids: readonly number[]) => {
+        signals.push([...ids]);
+      };
+      platform.context.signals.on('events-appended', onAppended);
+      const request = { loInstanceId: instance, actor: 'learner' };
+      const enrollments = `${acme.base}/enrollments`;
+      // Issued in one turn of the event loop: one group, in this order.
+      const answers = await Promise.all([
+        platform.call('POST', enrollments, { ...request, userId: ann }, acme.token),
+        platform.call('POST', `${enrollments}/progress`, { ...request, userId: ann, progressPercent: 40 }, acme.token),
+        platform.call('POST', enrollments, { ...request, userId: bob }, acme.token),
+        platform.call('POST', enrollments, { ...request, userId: ann }, acme.token), // enrolled a moment ago
+        platform.call('POST', enrollments, { ...request, userId: cid }, acme.token), // both seats taken: the waitlist
+        // A write that reads the instance itself: it sees the counts the enrollments before it left.
+        platform.call('PATCH', `${acme.base}/learning-objects/${course}/instances/${instance}`, { name: 'Renamed' }, acme.token),
+        platform.call('POST', enrollments, { ...request, userId: dan }, acme.token), // the waitlist is full
+        platform.call('POST', `${enrollments}/unenroll`, { ...request, userId: bob }, acme.token),
+      ]);
+      platform.context.signals.off('events-appended', onAppended);
+      assert.deepEqual(
+        answers.map((answer) => answer.statusCode),
+        [201, 200, 201, 409, 201, 200, 409, 200],
+        answers.map((answer) => answer.body).join('\n'),
+      );
+      assert.deepEqual(signals, [[acme.id]], 'one group');
+      assert.equal(answers[1]?.json().progressPercent, 40);
+      assert.equal(answers[4]?.json().state, 'WAITLISTED');
+      assert.deepEqual([answers[5]?.json().enrollmentCount, answers[5]?.json().waitlistCount], [2, 1]);
+      const stored = await platform.database.db
+        .selectFrom('enrollments')
+        .select(['user_id', 'state', 'progress_percent'])
+        .where('lo_instance_id', '=', instance)
+        .orderBy('user_id')
+        .execute();
+      assert.deepEqual(
+        stored.map((row) => [row.user_id, row.state, Number(row.progress_percent)]),
+        [
+          [ann, 'ENROLLED', 40],
+          [bob, 'UNENROLLED', 0],
+          [cid, 'WAITLISTED', 0],
+        ],
+      );
+      const counts = await platform.database.db
+        .selectFrom('lo_instances')
+        .select(['enrollment_count', 'waitlist_count', 'name'])
+        .where('id', '=', instance)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual([Number(counts.enrollment_count), Number(counts.waitlist_count), counts.name], [1, 1, 'Renamed']);
+    });
   });
 
   describe(`account writes from two processes on ${dialect.name}`, { skip: dialect.skip }, () => {

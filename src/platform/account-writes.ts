@@ -6,6 +6,7 @@ import type { Database } from '../store/database.ts';
 import { GroupCommit, type GroupWriteOptions } from '../store/group-commit.ts';
 import type { AccountsTable, ProducerSchema, ScheduledEventsTable } from '../store/schema.ts';
 import { type LogHead, type StagedAppend, writeAppends } from './event-log.ts';
+import { StagedEnrollments } from './staged-enrollments.ts';
 
 /** What the writes of one group share: their accounts, locked, and what they stage for the group to write at once. */
 export interface AccountGroup {
@@ -15,6 +16,16 @@ export interface AccountGroup {
   readonly appends: StagedAppend[];
   /** Events held back until they are due (scheduled_events rows). */
   readonly scheduled: Insertable<ScheduledEventsTable>[];
+  /** Enrollment rows and instance counts the group's enrollment actions wrote, stored at its end. */
+  readonly enrollments: StagedEnrollments;
+}
+
+export interface AccountWriteOptions extends GroupWriteOptions {
+  /**
+   * The write reads enrollments and instances through the group's `enrollments`. Any other write that issues
+   * statements first has the staged rows stored, so it reads and changes those tables as the earlier writes left them.
+   */
+  readsStagedEnrollments?: boolean;
 }
 
 export type AccountWrite<T> = (trx: Transaction<ProducerSchema>, group: AccountGroup) => Promise<T>;
@@ -27,7 +38,10 @@ export type AccountWrite<T> = (trx: Transaction<ProducerSchema>, group: AccountG
 export class AccountWrites {
   readonly #commits: GroupCommit<ProducerSchema, AccountGroup>;
 
+  readonly #database: Database<ProducerSchema>;
+
   constructor(database: Database<ProducerSchema>, signals: EventEmitter<ProducerSignals>, groupsInFlight: number) {
+    this.#database = database;
     this.#commits = new GroupCommit<ProducerSchema, AccountGroup>(database.db, {
       groupsInFlight,
       frame: {
@@ -44,9 +58,10 @@ export class AccountWrites {
                       .orderBy('id'),
                   )
                   .execute();
-          return { accounts: new Map(rows.map((row) => [row.id, row])), appends: [], scheduled: [] };
+          return { accounts: new Map(rows.map((row) => [row.id, row])), appends: [], scheduled: [], enrollments: new StagedEnrollments() };
         },
         async close(trx, group) {
+          await group.enrollments.write(trx, database);
           if (group.appends.length > 0) {
             const heads = new Map<number, LogHead>();
             for (const append of group.appends) {
@@ -70,7 +85,16 @@ export class AccountWrites {
   }
 
   /** Runs `write` in the next group, with `accountId` locked; resolves with its result once the group has committed. */
-  run<T>(accountId: number, write: AccountWrite<T>, options?: GroupWriteOptions): Promise<T> {
-    return this.#commits.run(write, [accountId], options);
+  run<T>(accountId: number, write: AccountWrite<T>, options: AccountWriteOptions = {}): Promise<T> {
+    const { readsStagedEnrollments, ...groupOptions } = options;
+    // A write that issues no statements reads no table, so the staged rows can wait for the group's end.
+    const afterStaged: AccountWrite<T> =
+      readsStagedEnrollments || groupOptions.stagesOnly
+        ? write
+        : async (trx, group) => {
+            await group.enrollments.write(trx, this.#database);
+            return write(trx, group);
+          };
+    return this.#commits.run(afterStaged, [accountId], groupOptions);
   }
 }

@@ -6,6 +6,7 @@ import type { AccountsTable, ProducerSchema } from '../store/schema.ts';
 import { newEvent, stagedAppend } from './event-log.ts';
 import type { RuleOutcome } from './rules/outcome.ts';
 import { seededRandom } from './rules/progress.ts';
+import type { StagedEnrollments } from './staged-enrollments.ts';
 
 export type Trx = Transaction<ProducerSchema>;
 
@@ -38,28 +39,33 @@ export async function runAction<T>(
   context: ProducerContext,
   accountId: number,
   trace: string,
-  step: (trx: Trx, account: Selectable<AccountsTable>, now: number) => Promise<ActionStep<T>>,
+  step: (trx: Trx, account: Selectable<AccountsTable>, now: number, staged: StagedEnrollments) => Promise<ActionStep<T>>,
+  options: { readsStagedEnrollments?: boolean } = {},
 ): Promise<T> {
-  return context.accountWrites.run(accountId, async (trx, group) => {
-    const account = group.accounts.get(accountId);
-    if (!account) throw notFound(`account ${accountId}`);
-    const now = context.now();
-    const result = await step(trx, account, now);
-    if (account.status !== 'ACTIVE') return result.value;
-    const events = result.outcome.events.map((draft) => newEvent(draft.eventName, draft.data, now, trace));
-    group.appends.push(stagedAppend(accountId, events, now, { strictlyIncreasingTimestamps: true, freshIds: true }));
-    for (const draft of result.outcome.scheduled) {
-      const event = newEvent(draft.eventName, draft.data, draft.timestamp, trace);
-      group.scheduled.push({
-        account_id: accountId,
-        due_at: draft.dueAt,
-        event_id: event.eventId,
-        event_name: event.eventName,
-        timestamp: event.timestamp,
-        event_info: event.eventInfo,
-        data: JSON.stringify(event.data),
-      });
-    }
-    return result.value;
-  });
+  return context.accountWrites.run(
+    accountId,
+    async (trx, group) => {
+      const account = group.accounts.get(accountId);
+      if (!account) throw notFound(`account ${accountId}`);
+      const now = context.now();
+      const result = await step(trx, account, now, group.enrollments);
+      if (account.status !== 'ACTIVE') return result.value;
+      const events = result.outcome.events.map((draft) => newEvent(draft.eventName, draft.data, now, trace));
+      group.appends.push(stagedAppend(accountId, events, now, { strictlyIncreasingTimestamps: true, freshIds: true }));
+      for (const draft of result.outcome.scheduled) {
+        const event = newEvent(draft.eventName, draft.data, draft.timestamp, trace);
+        group.scheduled.push({
+          account_id: accountId,
+          due_at: draft.dueAt,
+          event_id: event.eventId,
+          event_name: event.eventName,
+          timestamp: event.timestamp,
+          event_info: event.eventInfo,
+          data: JSON.stringify(event.data),
+        });
+      }
+      return result.value;
+    },
+    options,
+  );
 }

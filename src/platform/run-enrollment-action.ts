@@ -10,6 +10,7 @@ import { loadLearningObject } from './learning-objects.ts';
 import type * as rules from './rules/enrollments.ts';
 import type { RuleOutcome } from './rules/outcome.ts';
 import { randomFor, runAction, type Trx } from './run-action.ts';
+import type { StagedEnrollments } from './staged-enrollments.ts';
 
 async function loadEnrollment(trx: Trx, accountId: number, userId: number, loInstanceId: string): Promise<Enrollment | null> {
   const row = await trx
@@ -36,12 +37,20 @@ async function defaultInstance(trx: Trx, courseId: string): Promise<Instance | n
   return rows[0] ? toInstance(rows[0]) : null;
 }
 
-async function loadChildren(trx: Trx, accountId: number, parent: LearningObject, userId: number): Promise<rules.ChildCourse[]> {
+async function loadChildren(
+  trx: Trx,
+  staged: StagedEnrollments,
+  accountId: number,
+  parent: LearningObject,
+  userId: number,
+): Promise<rules.ChildCourse[]> {
   const children: rules.ChildCourse[] = [];
   for (const courseId of parent.children) {
     const course = await loadLearningObject(trx, accountId, courseId);
-    const instance = await defaultInstance(trx, courseId);
-    children.push({ course, instance, enrollment: instance ? await loadEnrollment(trx, accountId, userId, instance.id) : null });
+    const stored = await defaultInstance(trx, courseId);
+    const instance = stored && staged.instance(stored);
+    const enrollment = instance && staged.enrollment(userId, instance.id, await loadEnrollment(trx, accountId, userId, instance.id));
+    children.push({ course, instance, enrollment });
   }
   return children;
 }
@@ -98,7 +107,7 @@ const columnsOf = {
     updated_at: true,
   } satisfies Record<keyof EnrollmentsTable, true>,
 };
-/** The column names of each, listed once: the joined read's select list, its split and the upsert use them. */
+/** The column names of each, listed once: the joined read's select list and its split use them. */
 const columnNames = Object.fromEntries(Object.entries(columnsOf).map(([table, columns]) => [table, Object.keys(columns)])) as {
   [Table in keyof typeof columnsOf]: (keyof (typeof columnsOf)[Table])[];
 };
@@ -149,67 +158,37 @@ async function loadEach(trx: Trx, accountId: number, userId: number, loInstanceI
   return { userState: user.state, instance, lo, enrollment: await loadEnrollment(trx, accountId, userId, loInstanceId) };
 }
 
-/** Everything the enrollment rules look at: the LO, the instance, the learner's enrollment, the parent's or the children's. */
-async function loadState(trx: Trx, accountId: number, userId: number, loInstanceId: string): Promise<rules.EnrollmentState> {
-  const { userState, instance, lo, enrollment } =
-    (await loadJoined(trx, accountId, userId, loInstanceId)) ?? (await loadEach(trx, accountId, userId, loInstanceId));
+/**
+ * Everything the enrollment rules look at: the LO, the instance, the learner's enrollment, the parent's or the
+ * children's; enrollments and instance counts as the group's earlier actions left them (`staged`).
+ */
+async function loadState(
+  trx: Trx,
+  staged: StagedEnrollments,
+  accountId: number,
+  userId: number,
+  loInstanceId: string,
+): Promise<rules.EnrollmentState> {
+  const loaded = (await loadJoined(trx, accountId, userId, loInstanceId)) ?? (await loadEach(trx, accountId, userId, loInstanceId));
+  const { userState, lo } = loaded;
   if (userState !== 'ACTIVE') throw conflict(`user ${userId} is ${userState.toLowerCase()}`, 'user_deleted');
+  const instance = staged.instance(loaded.instance);
+  const enrollment = staged.enrollment(userId, loInstanceId, loaded.enrollment);
   const isParent = lo.loType === 'learningProgram' || lo.loType === 'certification';
-  const children = isParent ? await loadChildren(trx, accountId, lo, userId) : [];
+  const children = isParent ? await loadChildren(trx, staged, accountId, lo, userId) : [];
   let parent: rules.EnrollmentState['parent'] = null;
   if (enrollment?.parentInstanceId) {
-    const parentInstance = await loadInstance(trx, accountId, enrollment.parentInstanceId);
+    const parentInstance = staged.instance(await loadInstance(trx, accountId, enrollment.parentInstanceId));
     const parentLo = await loadLearningObject(trx, accountId, parentInstance.loId);
-    const parentEnrollment = await loadEnrollment(trx, accountId, userId, parentInstance.id);
+    const parentEnrollment = staged.enrollment(userId, parentInstance.id, await loadEnrollment(trx, accountId, userId, parentInstance.id));
     if (parentEnrollment)
-      parent = { lo: parentLo, enrollment: parentEnrollment, children: await loadChildren(trx, accountId, parentLo, userId) };
+      parent = {
+        lo: parentLo,
+        enrollment: parentEnrollment,
+        children: await loadChildren(trx, staged, accountId, parentLo, userId),
+      };
   }
   return { lo, instance, enrollment, children, parent };
-}
-
-const enrollmentColumns = columnNames.e;
-const enrollmentKey: readonly (keyof EnrollmentsTable)[] = ['account_id', 'user_id', 'lo_instance_id'];
-/**
- * The upsert of one enrollment row, its text built once: the query builder spent ~45 µs compiling it per action, the
- * template ~5 (it is the hottest statement of every enrollment action).
- */
-const upsertEnrollment = {
-  head: sql.raw(`insert into enrollments (${enrollmentColumns.join(', ')}) values (`),
-  tail: sql.raw(
-    `) on conflict (${enrollmentKey.join(', ')}) do update set ${enrollmentColumns
-      .filter((column) => !enrollmentKey.includes(column))
-      .map((column) => `${column} = excluded.${column}`)
-      .join(', ')}`,
-  ),
-};
-
-async function writeChanges(trx: Trx, instance: Instance, changes: rules.EnrollmentChanges, now: number): Promise<void> {
-  for (const enrollment of changes.enrollments) {
-    const row: Selectable<EnrollmentsTable> = {
-      account_id: enrollment.accountId,
-      user_id: enrollment.userId,
-      lo_instance_id: enrollment.loInstanceId,
-      lo_id: enrollment.loId,
-      lo_type: enrollment.loType,
-      enrollment_source: enrollment.enrollmentSource,
-      state: enrollment.state,
-      parent_instance_id: enrollment.parentInstanceId,
-      progress_percent: enrollment.progressPercent,
-      has_passed: enrollment.hasPassed === null ? null : enrollment.hasPassed ? 1 : 0,
-      date_enrolled: enrollment.dateEnrolled,
-      date_started: enrollment.dateStarted,
-      date_completed: enrollment.dateCompleted,
-      updated_at: enrollment.updatedAt,
-    };
-    await sql`${upsertEnrollment.head}${sql.join(enrollmentColumns.map((column) => row[column]))}${upsertEnrollment.tail}`.execute(trx);
-  }
-  if (changes.counts) {
-    await trx
-      .updateTable('lo_instances')
-      .set({ enrollment_count: changes.counts.enrollmentCount, waitlist_count: changes.counts.waitlistCount, updated_at: now })
-      .where('id', '=', instance.id)
-      .execute();
-  }
 }
 
 export interface EnrollmentRequest {
@@ -228,16 +207,23 @@ export async function runEnrollmentAction(
   request: EnrollmentRequest,
   rule: EnrollmentRule,
 ) {
-  return runAction(context, accountId, `${name}-${accountId}`, async (trx, _account, now) => {
-    const state = await loadState(trx, accountId, request.userId, request.loInstanceId);
-    const decided = rule(state, now, randomFor(context));
-    await writeChanges(trx, state.instance, decided.changes, now);
-    // The rows are written whole, so the learner's enrollment is the rule's last change of it (no read back).
-    const written =
-      decided.changes.enrollments
-        .filter((enrollment) => enrollment.userId === request.userId && enrollment.loInstanceId === request.loInstanceId)
-        .at(-1) ?? state.enrollment;
-    if (!written) throw new Error(`the rule left user ${request.userId} without an enrollment in ${request.loInstanceId}`);
-    return { value: written, outcome: decided };
-  });
+  return runAction(
+    context,
+    accountId,
+    `${name}-${accountId}`,
+    async (trx, _account, now, staged) => {
+      const state = await loadState(trx, staged, accountId, request.userId, request.loInstanceId);
+      const decided = rule(state, now, randomFor(context));
+      const { counts } = decided.changes;
+      staged.stage(decided.changes.enrollments, counts && { instanceId: state.instance.id, ...counts, updatedAt: now });
+      // The rows are written whole, so the learner's enrollment is the rule's last change of it (no read back).
+      const written =
+        decided.changes.enrollments
+          .filter((enrollment) => enrollment.userId === request.userId && enrollment.loInstanceId === request.loInstanceId)
+          .at(-1) ?? state.enrollment;
+      if (!written) throw new Error(`the rule left user ${request.userId} without an enrollment in ${request.loInstanceId}`);
+      return { value: written, outcome: decided };
+    },
+    { readsStagedEnrollments: true },
+  );
 }
