@@ -166,19 +166,27 @@ for (const dialect of dialects) {
         platform.call('POST', enrollments, { ...request, userId: ann }, acme.token), // enrolled a moment ago
         platform.call('POST', enrollments, { ...request, userId: cid }, acme.token), // both seats taken: the waitlist
         // A write that reads the instance itself: it sees the counts the enrollments before it left.
-        platform.call('PATCH', `${acme.base}/learning-objects/${course}/instances/${instance}`, { name: 'Renamed' }, acme.token),
-        platform.call('POST', enrollments, { ...request, userId: dan }, acme.token), // the waitlist is full
+        platform.call(
+          'PATCH',
+          `${acme.base}/learning-objects/${course}/instances/${instance}`,
+          { name: 'Renamed', waitlistLimit: 2 },
+          acme.token,
+        ),
+        // ...and the enrollments after it see its change: a place on the longer waitlist.
+        platform.call('POST', enrollments, { ...request, userId: dan }, acme.token),
+        platform.call('POST', enrollments, { ...request, userId: 999_999 }, acme.token), // no such learner
         platform.call('POST', `${enrollments}/unenroll`, { ...request, userId: bob }, acme.token),
       ]);
       platform.context.signals.off('events-appended', onAppended);
       assert.deepEqual(
         answers.map((answer) => answer.statusCode),
-        [201, 200, 201, 409, 201, 200, 409, 200],
+        [201, 200, 201, 409, 201, 200, 201, 404, 200],
         answers.map((answer) => answer.body).join('\n'),
       );
       assert.deepEqual(signals, [[acme.id]], 'one group');
       assert.equal(answers[1]?.json().progressPercent, 40);
       assert.equal(answers[4]?.json().state, 'WAITLISTED');
+      assert.equal(answers[6]?.json().state, 'WAITLISTED');
       assert.deepEqual([answers[5]?.json().enrollmentCount, answers[5]?.json().waitlistCount], [2, 1]);
       const stored = await platform.database.db
         .selectFrom('enrollments')
@@ -192,6 +200,7 @@ for (const dialect of dialects) {
           [ann, 'ENROLLED', 40],
           [bob, 'UNENROLLED', 0],
           [cid, 'WAITLISTED', 0],
+          [dan, 'WAITLISTED', 0],
         ],
       );
       const counts = await platform.database.db
@@ -199,7 +208,7 @@ for (const dialect of dialects) {
         .select(['enrollment_count', 'waitlist_count', 'name'])
         .where('id', '=', instance)
         .executeTakeFirstOrThrow();
-      assert.deepEqual([Number(counts.enrollment_count), Number(counts.waitlist_count), counts.name], [1, 1, 'Renamed']);
+      assert.deepEqual([Number(counts.enrollment_count), Number(counts.waitlist_count), counts.name], [1, 2, 'Renamed']);
     });
   });
 
