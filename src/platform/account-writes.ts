@@ -44,6 +44,10 @@ export class AccountWrites {
     this.#database = database;
     this.#commits = new GroupCommit<ProducerSchema, AccountGroup>(database.db, {
       groupsInFlight,
+      // PostgreSQL: a group is a chain of round trips, so a group of one that starts early costs nearly as much as a
+      // full one; waiting up to a millisecond for the writes of the callers just answered gave one busy account
+      // 1.2-1.4x the enrollments. SQLite's statements are calls within the process: waiting would only idle it.
+      lingerMs: database.concurrentWrites ? 1 : 0,
       frame: {
         async open(trx, accountIds) {
           const rows =

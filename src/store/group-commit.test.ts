@@ -65,6 +65,34 @@ for (const dialect of dialects) {
       assert.equal(two?.trx, three?.trx);
     });
 
+    test('with a linger, an early write after a large group waits for company; after a small group it does not', {
+      timeout: 30_000,
+    }, async () => {
+      const commits = new GroupCommit(database.db, { groupsInFlight: 1, lingerMs: 60_000 });
+      const [a, b, c, d, e, f] = accountIds as [number, number, number, number, number, number];
+      const pause = () => new Promise((resolve) => setImmediate(resolve));
+      // A group of 4; one write arrives while it commits, then two more once it has committed.
+      const large = [a, b, c, d].map((id) => commits.run(rename(id, `large-${id}`)));
+      await pause();
+      const early = commits.run(rename(e, 'early'));
+      const largeTrx = (await Promise.all(large)).map((result) => result.trx);
+      await pause();
+      const followers = [commits.run(rename(f, 'follower')), commits.run(rename(a, 'follower'))];
+      const [earlyResult, ...followerResults] = await Promise.all([early, ...followers]);
+      assert.equal(new Set(largeTrx).size, 1);
+      assert.notEqual(earlyResult?.trx, largeTrx[0]);
+      // Half the large group's size (2) queued ended the wait at once, not the 60 s linger.
+      // (By identity: two transactions' objects are alike field by field.)
+      for (const follower of followerResults) assert.equal(follower?.trx, earlyResult?.trx, 'the early write waited for the two after it');
+      // A group of 3 is small: the write that arrives while it commits starts its own group at once. (Waiting for the
+      // linger's 60 s, or for company that never comes, would fail this test by its timeout.)
+      const small = [b, c, e].map((id) => commits.run(rename(id, `small-${id}`)));
+      await pause();
+      const next = commits.run(rename(d, 'next'));
+      const smallTrx = (await Promise.all(small))[0]?.trx;
+      assert.notEqual((await next).trx, smallTrx, 'committed without waiting 60 s for company');
+    });
+
     test('one-statement writes: a write alone commits by itself, outside a transaction; writes together still share one', async () => {
       const commits = new GroupCommit(database.db, { groupsInFlight: 1, oneStatementWrites: true });
       const [firstId, secondId, thirdId] = accountIds as [number, number, number];

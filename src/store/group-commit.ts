@@ -25,6 +25,11 @@ export interface GroupCommitOptions<Schema, State> {
   groupsInFlight: number;
   /** The most writes in one group: bounds how long a group holds its locks. */
   maxGroupSize?: number;
+  /**
+   * Milliseconds a group may wait for company after a large group committed, when fewer than half as many writes are
+   * queued: the callers just answered are likely about to write again. 0 (the default): a group starts at once.
+   */
+  lingerMs?: number;
   frame?: GroupFrame<Schema, State>;
   /**
    * Every write is one statement, atomic by itself, and there is no frame: a group of one write runs it outside a
@@ -78,6 +83,9 @@ export class GroupCommit<Schema, State = undefined> {
   readonly #maxGroupSize: number;
   readonly #frame: GroupFrame<Schema, State> | undefined;
   readonly #oneStatementWrites: boolean;
+  readonly #lingerMs: number;
+  /** While a group waits for company: how many queued writes end the wait, and the timer that ends it anyway. */
+  #lingering: { enough: number; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly db: Kysely<Schema>,
@@ -87,6 +95,7 @@ export class GroupCommit<Schema, State = undefined> {
     this.#maxGroupSize = options.maxGroupSize ?? 500;
     this.#frame = options.frame;
     this.#oneStatementWrites = options.oneStatementWrites ?? false;
+    this.#lingerMs = options.lingerMs ?? 0;
     if (this.#oneStatementWrites && this.#frame) throw new Error('oneStatementWrites: a group with a frame needs its transaction');
   }
 
@@ -94,18 +103,24 @@ export class GroupCommit<Schema, State = undefined> {
   run<T>(write: GroupWrite<Schema, State, T>, keys: readonly number[] = [], options: GroupWriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ write, keys, stagesOnly: options.stagesOnly ?? false, resolve: resolve as (value: unknown) => void, reject });
-      if (this.#scheduled || this.#inFlight >= this.#groupsInFlight) return;
-      this.#scheduled = true;
-      // Requests that arrive in the same turn of the event loop join one group rather than each opening its own.
-      setImmediate(() => {
-        this.#scheduled = false;
-        this.#pump();
-      });
+      if (this.#lingering && this.#queue.length >= this.#lingering.enough) this.#stopLingering();
+      else this.#schedule();
+    });
+  }
+
+  /** Takes the next group in the next turn of the event loop, unless a group waits or may not start yet. */
+  #schedule(): void {
+    if (this.#lingering || this.#scheduled || this.#inFlight >= this.#groupsInFlight) return;
+    this.#scheduled = true;
+    // Requests that arrive in the same turn of the event loop join one group rather than each opening its own.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#pump();
     });
   }
 
   #pump(): void {
-    while (this.#queue.length > 0 && this.#inFlight < this.#groupsInFlight) {
+    while (!this.#lingering && this.#queue.length > 0 && this.#inFlight < this.#groupsInFlight) {
       const group = this.#takeGroup();
       if (group.length === 0) return;
       const keys = new Set(group.flatMap((pending) => pending.keys));
@@ -114,9 +129,28 @@ export class GroupCommit<Schema, State = undefined> {
       void this.#commit(group).finally(() => {
         for (const key of keys) this.#busyKeys.delete(key);
         this.#inFlight--;
+        this.#lingerAfter(group.length);
         this.#pump();
       });
     }
+  }
+
+  /**
+   * After a group of `size` writes committed, with fewer than half as many queued: waits up to `lingerMs` for half as
+   * many, so that one early write does not start a group alone and the writes of the callers just answered wait for
+   * it. A group of fewer than 4 never waits, so a write at a calm moment commits at once.
+   */
+  #lingerAfter(size: number): void {
+    const enough = Math.ceil(size / 2);
+    if (this.#lingerMs <= 0 || size < 4 || this.#lingering || this.#queue.length >= enough) return;
+    this.#lingering = { enough, timer: setTimeout(() => this.#stopLingering(), this.#lingerMs) };
+  }
+
+  #stopLingering(): void {
+    if (!this.#lingering) return;
+    clearTimeout(this.#lingering.timer);
+    this.#lingering = undefined;
+    this.#schedule();
   }
 
   /**
