@@ -210,6 +210,80 @@ for (const dialect of dialects) {
         .executeTakeFirstOrThrow();
       assert.deepEqual([Number(counts.enrollment_count), Number(counts.waitlist_count), counts.name], [1, 2, 'Renamed']);
     });
+
+    test('a learning program enrolled and completed within one group ends as it does one request at a time', async () => {
+      /** An account with a program of two published courses, each with an instance, and one learner. */
+      async function programAccount(name: string) {
+        const account = await newAccount(name);
+        const post = async (path: string, body: unknown) =>
+          (await platform.call('POST', `${account.base}${path}`, body, account.token)).json();
+        const courses: string[] = [];
+        const instances: string[] = [];
+        for (const course of ['C1', 'C2']) {
+          const id = (await post('/learning-objects', { loType: 'course', name: course, via: 'migration' })).id;
+          await post(`/learning-objects/${id}/publish`, {});
+          courses.push(id);
+          instances.push((await post(`/learning-objects/${id}/instances`, { name: `${course} instance` })).id);
+        }
+        const program = (await post('/learning-objects', { loType: 'learningProgram', name: 'P', children: courses })).id;
+        await post(`/learning-objects/${program}/publish`, {});
+        const programInstance = (await post(`/learning-objects/${program}/instances`, { name: 'Cohort' })).id;
+        const user = (await post('/users', { name: 'ann', email: 'ann@example.com' })).id;
+        const [first, second] = instances as [string, string];
+        const learner = (loInstanceId: string, extra = {}) => ({ userId: user, loInstanceId, actor: 'learner', ...extra });
+        const requests: [string, unknown][] = [
+          ['/enrollments', learner(programInstance)],
+          ['/enrollments/unenroll', learner(first)], // a course of the program: refused
+          ['/enrollments/progress', learner(first, { progressPercent: 30 })],
+          ['/enrollments/complete', learner(first)],
+          ['/enrollments/complete', learner(second)], // the program's last course: the program completes too
+        ];
+        const send = ([path, body]: [string, unknown]) => platform.call('POST', `${account.base}${path}`, body, account.token);
+        return { account, requests, send };
+      }
+      const stateOf = async (accountId: number) => ({
+        enrollments: (
+          await platform.database.db
+            .selectFrom('enrollments')
+            .select(['lo_type', 'state', 'progress_percent', 'has_passed'])
+            .where('account_id', '=', accountId)
+            .orderBy('lo_type')
+            .orderBy('lo_id')
+            .execute()
+        ).map((row) => [row.lo_type, row.state, Number(row.progress_percent), row.has_passed]),
+        events: (
+          await platform.database.db.selectFrom('events').select('event_name').where('account_id', '=', accountId).orderBy('seq').execute()
+        ).map((row) => row.event_name),
+        instances: (
+          await platform.database.db
+            .selectFrom('lo_instances')
+            .select(['enrollment_count', 'waitlist_count'])
+            .where('account_id', '=', accountId)
+            .orderBy('num')
+            .execute()
+        ).map((row) => [Number(row.enrollment_count), Number(row.waitlist_count)]),
+      });
+
+      const alone = await programAccount('One at a time');
+      const aloneAnswers = [];
+      for (const request of alone.requests) aloneAnswers.push((await alone.send(request)).statusCode);
+      const grouped = await programAccount('Grouped');
+      await platform.call('GET', `${grouped.account.base}/events`, undefined, grouped.account.token);
+      const signals: number[][] = [];
+      const onAppended = (ids: readonly number[]) => {
+        signals.push([...ids]);
+      };
+      platform.context.signals.on('events-appended', onAppended);
+      const groupedAnswers = (await Promise.all(grouped.requests.map(grouped.send))).map((answer) => answer.statusCode);
+      platform.context.signals.off('events-appended', onAppended);
+
+      assert.deepEqual(signals, [[grouped.account.id]], 'one group');
+      assert.deepEqual(aloneAnswers, [201, 409, 200, 200, 200]);
+      assert.deepEqual(groupedAnswers, aloneAnswers);
+      const expected = await stateOf(alone.account.id);
+      assert.ok(expected.events.includes('LEARNING_PATH_COMPLETED'), expected.events.join(', '));
+      assert.deepEqual(await stateOf(grouped.account.id), expected);
+    });
   });
 
   describe(`account writes from two processes on ${dialect.name}`, { skip: dialect.skip }, () => {
