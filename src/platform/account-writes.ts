@@ -91,7 +91,8 @@ export class AccountWrites {
   /** Runs `write` in the next group, with `accountId` locked; resolves with its result once the group has committed. */
   run<T>(accountId: number, write: AccountWrite<T>, options: AccountWriteOptions = {}): Promise<T> {
     const { readsStagedEnrollments, ...groupOptions } = options;
-    // A write that issues no statements reads no table, so the staged rows can wait for the group's end.
+    // An enrollment action reads through the staged rows, and a write that issues no statements reads no table:
+    // for either, the staged rows can wait for the group's end.
     const afterStaged: AccountWrite<T> =
       readsStagedEnrollments || groupOptions.stagesOnly
         ? write

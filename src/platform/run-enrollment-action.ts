@@ -10,7 +10,7 @@ import { loadLearningObject } from './learning-objects.ts';
 import type * as rules from './rules/enrollments.ts';
 import type { RuleOutcome } from './rules/outcome.ts';
 import { randomFor, runAction, type Trx } from './run-action.ts';
-import type { StagedEnrollments } from './staged-enrollments.ts';
+import { enrollmentColumnSet, type StagedEnrollments } from './staged-enrollments.ts';
 
 async function loadEnrollment(trx: Trx, accountId: number, userId: number, loInstanceId: string): Promise<Enrollment | null> {
   const row = await trx
@@ -90,22 +90,7 @@ const columnsOf = {
     updated_at: true,
     deleted_at: true,
   } satisfies Record<keyof LearningObjectsTable, true>,
-  e: {
-    account_id: true,
-    user_id: true,
-    lo_instance_id: true,
-    lo_id: true,
-    lo_type: true,
-    enrollment_source: true,
-    state: true,
-    parent_instance_id: true,
-    progress_percent: true,
-    has_passed: true,
-    date_enrolled: true,
-    date_started: true,
-    date_completed: true,
-    updated_at: true,
-  } satisfies Record<keyof EnrollmentsTable, true>,
+  e: enrollmentColumnSet,
 };
 /** The column names of each, listed once: the joined read's select list and its split use them. */
 const columnNames = Object.fromEntries(Object.entries(columnsOf).map(([table, columns]) => [table, Object.keys(columns)])) as {

@@ -8,22 +8,24 @@ import type { Trx } from './run-action.ts';
 
 type Counts = Pick<Instance, 'enrollmentCount' | 'waitlistCount' | 'updatedAt'>;
 
-const enrollmentColumns = [
-  'account_id',
-  'user_id',
-  'lo_instance_id',
-  'lo_id',
-  'lo_type',
-  'enrollment_source',
-  'state',
-  'parent_instance_id',
-  'progress_percent',
-  'has_passed',
-  'date_enrolled',
-  'date_started',
-  'date_completed',
-  'updated_at',
-] as const satisfies readonly (keyof EnrollmentsTable)[];
+/** Every column of the enrollments table: the upsert writes them all, and the enrollment rules' joined read reads them. */
+export const enrollmentColumnSet = {
+  account_id: true,
+  user_id: true,
+  lo_instance_id: true,
+  lo_id: true,
+  lo_type: true,
+  enrollment_source: true,
+  state: true,
+  parent_instance_id: true,
+  progress_percent: true,
+  has_passed: true,
+  date_enrolled: true,
+  date_started: true,
+  date_completed: true,
+  updated_at: true,
+} satisfies Record<keyof EnrollmentsTable, true>;
+const enrollmentColumns = Object.keys(enrollmentColumnSet) as (keyof EnrollmentsTable)[];
 const enrollmentKey: readonly (keyof EnrollmentsTable)[] = ['account_id', 'user_id', 'lo_instance_id'];
 /** The upsert's text around its rows, built once (the query builder spent ~45 µs compiling one row's upsert). */
 const upsertHead = sql.raw(`insert into enrollments (${enrollmentColumns.join(', ')}) values `);
