@@ -69,7 +69,8 @@ const rowsPerInsert = 500;
 const pairsPerLookup = 1000;
 const headsPerUpdate = 200;
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
+/** `items` in slices of at most `size`, for statements whose bound parameters must stay under the stores' limits. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
   const result: T[][] = [];
   for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
   return result;

@@ -1,9 +1,10 @@
 // The enrollment rows and instance counts a group's enrollment actions write: kept in the group and written once at its
 // end (one statement on PostgreSQL), while the group's later actions read them as written.
-import { type RawBuilder, type Selectable, sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Database } from '../store/database.ts';
 import type { EnrollmentsTable, ProducerSchema } from '../store/schema.ts';
 import type { Enrollment, Instance } from './domain.ts';
+import { chunks } from './event-log.ts';
 import type { Trx } from './run-action.ts';
 
 type Counts = Pick<Instance, 'enrollmentCount' | 'waitlistCount' | 'updatedAt'>;
@@ -97,13 +98,10 @@ export class StagedEnrollments {
     const rows = [...this.#enrollments.values()].map(rowOf);
     this.#enrollments.clear();
     this.#counts.clear();
-    const upserts: RawBuilder<unknown>[] = [];
-    for (let start = 0; start < rows.length; start += rowsPerStatement) {
-      const values = rows
-        .slice(start, start + rowsPerStatement)
-        .map((row) => sql`(${sql.join(enrollmentColumns.map((column) => row[column]))})`);
-      upserts.push(sql`${upsertHead}${sql.join(values)}${upsertTail}`);
-    }
+    const upserts = chunks(rows, rowsPerStatement).map(
+      (chunk) =>
+        sql`${upsertHead}${sql.join(chunk.map((row) => sql`(${sql.join(enrollmentColumns.map((column) => row[column]))})`))}${upsertTail}`,
+    );
     const [first, ...rest] = upserts;
     if (database.writesInWith && first && updates.length > 0) {
       const parts = updates.map((update, index) => sql`${sql.raw(`counts_${index}`)} as (${update})`);
