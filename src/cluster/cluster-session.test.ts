@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import pino from 'pino';
@@ -85,5 +88,50 @@ describe('cluster session on PostgreSQL', { skip: postgres?.skip }, () => {
     assert.equal(await first?.lead('housekeeping'), true, 'the holder keeps it');
     await first?.close();
     assert.equal(await second?.lead('housekeeping'), true);
+  });
+});
+
+describe('cluster session on a SQLite file', () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'learnhook-session-'));
+  const file = path.join(folder, 'one.db');
+  const database = { dialect: 'sqlite' as const };
+  const open = (name: string) => openClusterSession(database, { url: `sqlite:${name}`, logger, channels });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  test("a signal reaches the other sessions on the same file once, a turn's wake-ups together, never echoed, never to another file", async () => {
+    const [here, there, elsewhere] = [await open(file), await open(file), await open(path.join(folder, 'other.db'))];
+    // The sessions' channel never keeps a process alive by itself; this test's wait must.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      const relayed = [idListSignal('events-appended'), idSignal('webhook-changed')];
+      const [hereSignals, thereSignals, elsewhereSignals] = [new EventEmitter(), new EventEmitter(), new EventEmitter()];
+      relaySignals(hereSignals, here as ClusterSession, relayed);
+      relaySignals(thereSignals, there as ClusterSession, relayed);
+      relaySignals(elsewhereSignals, elsewhere as ClusterSession, relayed);
+      const heard: unknown[] = [];
+      hereSignals.on('events-appended', (ids) => heard.push(['here', ids]));
+      thereSignals.on('events-appended', (ids) => heard.push(['there', ids]));
+      elsewhereSignals.on('events-appended', (ids) => heard.push(['elsewhere', ids]));
+      const arrived = once(thereSignals, 'webhook-changed');
+      hereSignals.emit('events-appended', [7]);
+      hereSignals.emit('events-appended', [8, 9]);
+      hereSignals.emit('webhook-changed', 'wh_1');
+      assert.deepEqual(await arrived, ['wh_1']);
+      assert.deepEqual(heard, [
+        ['here', [7]],
+        ['here', [8, 9]],
+        ['there', [7, 8, 9]],
+      ]);
+      assert.equal(await here.lead('housekeeping'), true, 'alone on its file, a process holds every lead');
+    } finally {
+      clearInterval(keepAlive);
+      for (const session of [here, there, elsewhere]) await session.close();
+    }
+  });
+
+  test('a database in memory has nobody to wake', async () => {
+    const session = await open(':memory:');
+    assert.doesNotThrow(() => session.wake('events-appended', '1'));
+    await session.close();
   });
 });

@@ -3,8 +3,9 @@ import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type RawBuilder, sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { Dialect } from '../store/database.ts';
+import { type Dialect, sqliteFile } from '../store/database.ts';
 import { PostgresSession } from './postgres-session.ts';
+import { SqliteSession } from './sqlite-session.ts';
 
 /** Wake-ups carried between processes: a channel name and a short text. */
 export type WakeUpHandler = (channel: string, payload: string) => void;
@@ -13,7 +14,7 @@ export type WakeUpHandler = (channel: string, payload: string) => void;
  * A process's membership of the cluster. On PostgreSQL it is one dedicated connection that holds a session-level
  * advisory lock for as long as the process lives (PostgreSQL drops it when the connection dies, `kill -9` included),
  * LISTENs for wake-ups, and holds the leads of once-per-cluster chores. On SQLite there is one process per file in
- * practice: the session is local, every lead is held, and wake-ups stay in the process.
+ * practice: every lead is held, and wake-ups reach the process's other threads on the file (its delivery thread).
  */
 export interface ClusterSession {
   /**
@@ -88,9 +89,12 @@ export interface SessionOptions {
   channels: readonly string[];
 }
 
-/** Opens this process's session: a dedicated PostgreSQL connection, or a local one on SQLite. */
+/** Opens this process's session: a dedicated PostgreSQL connection, or one over the threads of this process on SQLite. */
 export async function openClusterSession(database: { dialect: Dialect }, options: SessionOptions): Promise<ClusterSession> {
-  if (database.dialect !== 'postgres') return new LocalSession();
+  if (database.dialect !== 'postgres') {
+    const file = sqliteFile(options.url);
+    return file === ':memory:' ? new LocalSession() : new SqliteSession(file, options.channels);
+  }
   const session = new PostgresSession(options);
   await session.open();
   return session;

@@ -171,8 +171,13 @@ function withStatementCache(database: BetterSqlite3.Database): BetterSqlite3.Dat
   });
 }
 
+/** The file of a `sqlite:PATH` URL (`:memory:` for a database in memory). */
+export function sqliteFile(url: string): string {
+  return url.slice('sqlite:'.length);
+}
+
 function openSqlite<Schema>(url: string, options: OpenOptions): Database<Schema> {
-  const file = url.slice('sqlite:'.length);
+  const file = sqliteFile(url);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const handle = new BetterSqlite3(file);
   // WAL with synchronous=NORMAL survives a killed process (only a power cut can lose the last commits).
