@@ -36,6 +36,7 @@ export interface Settings {
   batchMax: number;
   batchMaxBytes: number;
   concurrency: number;
+  deliveryThread: string;
   maxWebhooksPerAccount: number;
   secretOverlapMs: number;
   pollIntervalMs: number;
@@ -433,6 +434,16 @@ const definitions = [
     min: 1,
     max: 1000,
     commands: producer,
+  },
+  {
+    key: 'deliveryThread',
+    flag: 'delivery-thread',
+    env: 'LEARNHOOK_DELIVERY_THREAD',
+    kind: 'string',
+    defaultValue: 'auto',
+    doc: 'Deliver on a thread of its own beside the API thread: on, off, or auto (on for a SQLite file on 2 or more cores; see docs/deployment.md).',
+    choices: ['auto', 'on', 'off'],
+    commands: ['serve'],
   },
   {
     key: 'maxWebhooksPerAccount',

@@ -1,17 +1,19 @@
 // Starts the producer in this process: database, migrations, HTTP API and the background services.
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { buildApp, type LearnhookApp } from './api/app.ts';
 import { type ClusterSession, openClusterSession } from './cluster/cluster-session.ts';
 import { idListSignal, idSignal, relaySignals } from './cluster/relay-signals.ts';
-import type { Settings } from './config.ts';
+import { ConfigError, type Settings } from './config.ts';
 import { createLogger, createProducerContext, type ProducerContext } from './context.ts';
 import { startDelivery } from './delivery/delivery-service.ts';
+import { startDeliveryThread } from './delivery/delivery-thread.ts';
 import { scheduledEventRelease } from './platform/release-scheduled-events.ts';
 import { newToken } from './secrets/account-token.ts';
 import { prepareSecrets } from './secrets/prepare-secrets.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { loadSecretKey } from './secrets/secret-key.ts';
-import { openDatabase } from './store/database.ts';
+import { dialectOf, openDatabase, sqliteFile } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import type { ProducerSchema } from './store/schema.ts';
 
@@ -19,6 +21,8 @@ import type { ProducerSchema } from './store/schema.ts';
 export interface RunningService {
   name: string;
   stop(): Promise<void>;
+  /** Resolves with the reason if the service stops on its own (the delivery thread); the process should then stop. */
+  failed?: Promise<Error>;
 }
 
 export type ProducerService = (context: ProducerContext) => Promise<RunningService> | RunningService;
@@ -26,8 +30,13 @@ export type ProducerService = (context: ProducerContext) => Promise<RunningServi
 export interface StartOptions {
   /** Serve HTTP (false for `learnhook worker`). */
   http?: boolean;
-  /** Deliver webhooks; on unless false (`learnhook serve --no-dispatch`). */
-  dispatch?: boolean;
+  /**
+   * Deliver webhooks: on this thread (true, the default), on a thread of its own ('thread', see `deliversInThread`), or
+   * not at all (false: `learnhook serve --no-dispatch`).
+   */
+  dispatch?: boolean | 'thread';
+  /** Run only the delivery service, on a connection of its own, beside another thread's API (the delivery thread). */
+  deliveryOnly?: boolean;
   /** Clock for tests. */
   now?: () => number;
 }
@@ -37,6 +46,10 @@ export interface RunningProducer {
   app?: LearnhookApp;
   /** Base URL of the HTTP API, when serving. */
   url?: string;
+  /** Whether delivery runs on a thread of its own. */
+  deliveryThread: boolean;
+  /** Resolves with the reason if a part stops on its own (the delivery thread failed): stop the process then. */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -47,9 +60,27 @@ export function databaseUrl(settings: Settings, file = 'learnhook.db'): string {
 
 /** Services that run beside the API in every producer process; `dispatch` ones only when delivering. */
 function servicesFor(options: StartOptions): ProducerService[] {
+  if (options.deliveryOnly) return [startDelivery];
   const services: ProducerService[] = [scheduledEventRelease];
-  if (options.dispatch !== false) services.push(startDelivery);
+  if (options.dispatch === 'thread') services.push(startDeliveryThread);
+  else if (options.dispatch !== false) services.push(startDelivery);
   return services;
+}
+
+/**
+ * Whether `serve` delivers on a thread of its own. `auto` turns it on where it was measured to pay (docs/benchmarks.md):
+ * a SQLite file on a machine with two cores or more, where the API and delivery would otherwise share one core while
+ * the database needs none of its own. On PostgreSQL the database's own processes take the second core.
+ */
+export function deliversInThread(settings: Settings, cores = availableParallelism()): boolean {
+  const url = databaseUrl(settings);
+  const inMemory = dialectOf(url) === 'sqlite' && sqliteFile(url) === ':memory:';
+  if (settings.deliveryThread === 'on' && inMemory)
+    throw new ConfigError(
+      '--delivery-thread on needs a database another thread can open: a SQLite database in memory belongs to one connection',
+    );
+  if (settings.deliveryThread !== 'auto') return settings.deliveryThread === 'on';
+  return dialectOf(url) === 'sqlite' && !inMemory && cores >= 2;
 }
 
 /** Signals every producer process sends to the others on its database, so their dispatchers and live views wake. */
@@ -67,7 +98,8 @@ export async function startProducer(settings: Settings, options: StartOptions = 
   // The key first: a malformed key or an unreadable key file stops the start before the database is touched.
   const secrets = new SecretBox(loadSecretKey(effective));
   const url = databaseUrl(effective);
-  const database = await openDatabase<ProducerSchema>(url, { poolSize: effective.dbPool, checkpointInBackground: true });
+  // The delivery thread leaves the WAL's checkpoints to the thread that serves the API.
+  const database = await openDatabase<ProducerSchema>(url, { poolSize: effective.dbPool, checkpointInBackground: !options.deliveryOnly });
   await migrate(database as Parameters<typeof migrate>[0], 'producer');
   const services: RunningService[] = [];
   let app: LearnhookApp | undefined;
@@ -103,6 +135,8 @@ export async function startProducer(settings: Settings, options: StartOptions = 
     context,
     app,
     url: address,
+    deliveryThread: options.dispatch === 'thread',
+    failed: Promise.race(services.flatMap((service) => (service.failed ? [service.failed] : []))),
     async stop() {
       await app?.close();
       for (const service of services.reverse()) await service.stop();

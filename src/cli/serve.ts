@@ -13,6 +13,7 @@ async function printStarted(producer: RunningProducer, what: string): Promise<vo
   const { databaseUrl } = await import('../server.ts');
   const { settings } = producer.context;
   const lines = [`learnhook ${what} is running`, `  database    ${redactUrl(databaseUrl(settings))}`];
+  if (producer.deliveryThread) lines.push('  delivery    on a thread of its own (--delivery-thread)');
   if (producer.url) {
     lines.push(
       `  API         ${producer.url}/v1   (pass ${producer.url} or this URL as --api)`,
@@ -26,11 +27,12 @@ async function printStarted(producer: RunningProducer, what: string): Promise<vo
 async function startAndPrint(settings: Settings, what: 'serve' | 'worker', options: { http: boolean; dispatch: boolean }): Promise<void> {
   // Process-wide, so set by the command, never by startProducer (tests run many producers in one process).
   if (settings.heapGrowth > 0) v8.setFlagsFromString(`--heap-growing-percent=${settings.heapGrowth}`);
-  const { databaseUrl, startProducer } = await import('../server.ts');
+  const { databaseUrl, deliversInThread, startProducer } = await import('../server.ts');
   noteDatabase(databaseUrl(settings));
-  const producer = await startProducer(settings, options);
+  const dispatch = options.dispatch && what === 'serve' && deliversInThread(settings) ? 'thread' : options.dispatch;
+  const producer = await startProducer(settings, { ...options, dispatch });
   await printStarted(producer, what);
-  stopOnSignals(producer.stop);
+  stopOnSignals(producer.stop, producer.failed);
 }
 
 export function addProducerCommands(program: Command): void {

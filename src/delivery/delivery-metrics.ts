@@ -12,6 +12,8 @@ export interface DeliveryMetrics {
   eventsDelivered: Counter;
   /** Info lines summing up deliveries, while a delivery service runs in this process. */
   flow?: FlowLog;
+  /** While delivery runs on a thread of its own: that thread's metrics, in Prometheus's text format. */
+  onThread?: () => Promise<string>;
 }
 
 const metricsByContext = new WeakMap<ProducerContext, DeliveryMetrics>();
@@ -68,6 +70,12 @@ export function deliveryMetrics(context: ProducerContext): DeliveryMetrics {
     metricsByContext.set(context, metrics);
   }
   return metrics;
+}
+
+/** The metrics `GET /metrics` shows: the delivery thread's when delivery runs there, else this context's. */
+export async function metricsText(context: ProducerContext): Promise<string> {
+  const metrics = deliveryMetrics(context);
+  return metrics.onThread ? metrics.onThread() : metrics.registry.metrics();
 }
 
 export function recordAttempt(
