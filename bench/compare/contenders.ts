@@ -360,27 +360,41 @@ export async function freshLearnhookDatabase(services: Services, store: 'sqlite'
   return { url: `sqlite:${path.join(dir, 'learnhook.db')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** How the learnhook contender splits its work: as `serve` chooses (auto), or one of the ways to choose otherwise. */
+export type LearnhookSplit = 'auto' | 'one-thread' | 'delivery-thread' | 'worker';
+
+const splitNames: Record<LearnhookSplit, { suffix: string; label: string; flags: string[] }> = {
+  auto: { suffix: '', label: '', flags: [] },
+  'one-thread': { suffix: '-one-thread', label: ', --delivery-thread off', flags: ['--delivery-thread', 'off'] },
+  'delivery-thread': { suffix: '-delivery-thread', label: ', --delivery-thread on', flags: ['--delivery-thread', 'on'] },
+  worker: { suffix: '-worker', label: ', serve --no-dispatch + worker', flags: ['--no-dispatch'] },
+};
+
 /**
  * learnhook as a user runs it: the real CLI process (`serve`) with its own fresh database, one account and one
- * signed webhook per bench account, events published through `POST /v1/accounts/{id}/events`.
+ * signed webhook per bench account, events published through `POST /v1/accounts/{id}/events`. `split` compares
+ * the ways of placing delivery: `serve`'s own choice (a delivery thread on SQLite), one thread for everything, a
+ * delivery thread asked for, or delivery in a `learnhook worker` process of its own.
  */
-export function learnhook(store: 'sqlite' | 'postgres', batchMax: 1 | 100, withWorker = false): Contender {
+export function learnhook(store: 'sqlite' | 'postgres', batchMax: 1 | 100, split: LearnhookSplit = 'auto'): Contender {
+  const variant = splitNames[split];
   return {
-    name: `learnhook-${store}-batch${batchMax}${withWorker ? '-worker' : ''}`,
-    label: `learnhook ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, --batch-max ${batchMax}${withWorker ? ', serve --no-dispatch + worker' : ''}`,
+    name: `learnhook-${store}-batch${batchMax}${variant.suffix}`,
+    label: `learnhook ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, --batch-max ${batchMax}${variant.label}`,
     family: 'learnhook',
     async start({ services, endpoints, execArgv }) {
       const database = await freshLearnhookDatabase(services, store);
       const flags = ['--batch-max', String(batchMax), '--concurrency', String(senderConcurrency), '--poll-interval', '1s'];
-      const server = await startLearnhookProcess(database.url, withWorker ? [...flags, '--no-dispatch'] : flags, execArgv);
+      const server = await startLearnhookProcess(database.url, [...flags, ...variant.flags], execArgv);
       // Delivery in a process of its own, so the API and the dispatcher each have a core.
-      const worker = withWorker
-        ? await startLearnhookWorker(database.url, flags, execArgv).catch(async (error: unknown) => {
-            await server.stop();
-            await database.drop();
-            throw error;
-          })
-        : null;
+      const worker =
+        split === 'worker'
+          ? await startLearnhookWorker(database.url, flags, execArgv).catch(async (error: unknown) => {
+              await server.stop();
+              await database.drop();
+              throw error;
+            })
+          : null;
       const client = learnhookClient(server.url);
       try {
         const accounts = await createLearnhookAccounts(client, server.adminToken, endpoints);
@@ -419,7 +433,11 @@ export function allContenders(): Contender[] {
     learnhook('sqlite', 1),
     learnhook('postgres', 100),
     learnhook('postgres', 1),
-    learnhook('sqlite', 100, true),
-    learnhook('postgres', 100, true),
+    learnhook('sqlite', 100, 'one-thread'),
+    learnhook('sqlite', 1, 'one-thread'),
+    learnhook('postgres', 100, 'delivery-thread'),
+    learnhook('postgres', 1, 'delivery-thread'),
+    learnhook('sqlite', 100, 'worker'),
+    learnhook('postgres', 100, 'worker'),
   ];
 }
