@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { exportCatalog } from './export-catalog.ts';
 import { enrollmentEventName, eventDefinitions, eventNames, isEventName, parseSequenceRange, sampleEvent, validateEvent } from './index.ts';
+import { isRealUtcTime } from './schemas.ts';
 
 describe('event catalog', () => {
   test('has the 27 events of the guide: 15 real-time and 12 batch', () => {
@@ -117,4 +118,39 @@ describe('event catalog', () => {
     refused(withData({ enrollmentSource: 'S'.repeat(65) }), 'enrollmentSource');
     refused({ ...sample, timestamp: `2026-01-31T09:15:02.${digits(30)}Z` }, 'timestamp');
   });
+});
+
+test('a time is real exactly when a Date built from its fields reads them back unchanged', () => {
+  const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+  /** The plain definition: Date.UTC rolls an impossible field over (Feb 30 becomes Mar 2), a real time reads back. */
+  const readsBack = (y: number, mo: number, d: number, h: number, mi: number, s: number) => {
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+    return (
+      date.getUTCFullYear() === y &&
+      date.getUTCMonth() === mo - 1 &&
+      date.getUTCDate() === d &&
+      date.getUTCHours() === h &&
+      date.getUTCMinutes() === mi &&
+      date.getUTCSeconds() === s
+    );
+  };
+  let real = 0;
+  for (const year of [1900, 1999, 2000, 2023, 2024, 2100, 2400, 9999])
+    for (let month = 0; month <= 13; month++)
+      for (let day = 0; day <= 32; day++)
+        for (const [hour, minute, second] of [
+          [0, 0, 0],
+          [23, 59, 59],
+          [24, 0, 0],
+          [12, 60, 0],
+          [12, 0, 60],
+        ] as const) {
+          const text = `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(second)}.250Z`;
+          const expected = readsBack(year, month, day, hour, minute, second);
+          assert.equal(isRealUtcTime(text), expected, text);
+          if (expected) real++;
+        }
+  assert.equal(real, 8 * 365 * 2 + 3 * 2, 'every day of eight years (three of them leap years) at two times of day');
+  for (const text of ['2026-01-01T00:00:00', '2026-01-01 00:00:00Z', '2026-1-01T00:00:00Z', '2026-01-01T00:00:00+01:00', ''])
+    assert.equal(isRealUtcTime(text), false, `${text}: not the shape`);
 });

@@ -28,20 +28,30 @@ export const UserId = Type.Integer({ minimum: 1, maximum: maxWhole, description:
 
 const isoTimeShape = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$/;
 
-/** Whether a text is an ISO-8601 UTC time of a day that exists (`2026-13-45T99:99:99Z` has the shape, not the date). */
+/** Days in a month (1–12) of the proleptic Gregorian calendar. */
+function daysIn(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Whether a text is an ISO-8601 UTC time of a day that exists (`2026-13-45T99:99:99Z` has the shape, not the date).
+ * Checked by arithmetic, without a Date: it runs twice for every event published.
+ */
 export function isRealUtcTime(text: string): boolean {
   const parts = isoTimeShape.exec(text);
   if (!parts) return false;
-  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  // Date.UTC rolls over (Feb 30 becomes Mar 2): a real date reads back unchanged.
+  const year = Number(parts[1]);
+  const month = Number(parts[2]);
+  const day = Number(parts[3]);
   return (
-    date.getUTCFullYear() === year &&
-    date.getUTCMonth() === month - 1 &&
-    date.getUTCDate() === day &&
-    date.getUTCHours() === hour &&
-    date.getUTCMinutes() === minute &&
-    date.getUTCSeconds() === second
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysIn(year, month) &&
+    Number(parts[4]) < 24 &&
+    Number(parts[5]) < 60 &&
+    Number(parts[6]) < 60
   );
 }
 
