@@ -37,6 +37,8 @@ export interface StartOptions {
   dispatch?: boolean | 'thread';
   /** Run only the delivery service, on a connection of its own, beside another thread's API (the delivery thread). */
   deliveryOnly?: boolean;
+  /** The API thread's turns at writing its SQLite file, shared with the delivery thread (`store/write-turns.ts`). */
+  writeTurns?: SharedArrayBuffer;
   /** Clock for tests. */
   now?: () => number;
 }
@@ -99,7 +101,11 @@ export async function startProducer(settings: Settings, options: StartOptions = 
   const secrets = new SecretBox(loadSecretKey(effective));
   const url = databaseUrl(effective);
   // The delivery thread leaves the WAL's checkpoints to the thread that serves the API.
-  const database = await openDatabase<ProducerSchema>(url, { poolSize: effective.dbPool, checkpointInBackground: !options.deliveryOnly });
+  const database = await openDatabase<ProducerSchema>(url, {
+    poolSize: effective.dbPool,
+    checkpointInBackground: !options.deliveryOnly,
+    writeTurns: options.writeTurns,
+  });
   await migrate(database as Parameters<typeof migrate>[0], 'producer');
   const services: RunningService[] = [];
   let app: LearnhookApp | undefined;

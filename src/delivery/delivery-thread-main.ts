@@ -6,8 +6,8 @@ import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from '.
 
 const port = parentPort;
 if (!port) throw new Error('delivery-thread-main runs only as the delivery thread');
-const { settings } = workerData as DeliveryThreadData;
-const producer = await startProducer(settings, { http: false, dispatch: true, deliveryOnly: true });
+const { settings, writeTurns } = workerData as DeliveryThreadData;
+const producer = await startProducer(settings, { http: false, dispatch: true, deliveryOnly: true, writeTurns });
 const { registry } = deliveryMetrics(producer.context);
 
 port.on('message', (message: ToDeliveryThread) => {

@@ -17,6 +17,8 @@ export type FromDeliveryThread =
 
 export interface DeliveryThreadData {
   settings: ProducerContext['settings'];
+  /** The API thread's turns at writing its SQLite file, so the two threads hand the write lock to each other. */
+  writeTurns?: SharedArrayBuffer;
 }
 
 /**
@@ -51,10 +53,19 @@ function entryModule(file?: string): { entry: string; loader?: string } {
 export async function startDeliveryThread(context: ProducerContext, options: { entryFile?: string } = {}): Promise<RunningService> {
   const worker = new Worker(bootstrap, {
     eval: true,
-    workerData: { ...entryModule(options.entryFile), settings: context.settings } satisfies DeliveryThreadData & { entry: string },
+    workerData: {
+      ...entryModule(options.entryFile),
+      settings: context.settings,
+      writeTurns: context.database.writeTurns?.shared,
+    } satisfies DeliveryThreadData & { entry: string },
   });
   let stopping = false;
-  const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+  const { threadId } = worker;
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve)).then((code) => {
+    // A thread that ended inside a transaction never gives its write turn back.
+    context.database.writeTurns?.freeFrom(threadId);
+    return code;
+  });
   let lastError: Error | undefined;
   worker.on('error', (error) => {
     lastError = error;

@@ -16,6 +16,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { checkpointInBackground } from './wal-checkpointer.ts';
+import { WriteTurns } from './write-turns.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -63,6 +64,8 @@ export interface Database<Schema> extends DatabaseCapabilities {
   /** The URL it was opened with, without a password. */
   readonly url: string;
   readonly db: Kysely<Schema>;
+  /** SQLite (a file): the turns at writing it that this process's threads take; hand `shared` to a new thread. */
+  readonly writeTurns?: WriteTurns;
   /** Runs raw SQL that may hold several statements (migrations). */
   executeScript(script: string): Promise<void>;
   close(): Promise<void>;
@@ -109,6 +112,8 @@ export interface OpenOptions {
    * so no commit waits for a checkpoint (`wal-checkpointer.ts`).
    */
   checkpointInBackground?: boolean;
+  /** SQLite (a file): the write turns of another thread of this process that has the file open (`write-turns.ts`). */
+  writeTurns?: SharedArrayBuffer;
 }
 
 export class DatabaseUrlError extends Error {
@@ -140,17 +145,22 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
 class LearnhookSqliteDialect extends SqliteDialect {
   readonly #database: BetterSqlite3.Database;
-  constructor(database: BetterSqlite3.Database) {
+  readonly #turns: WriteTurns | undefined;
+  constructor(database: BetterSqlite3.Database, turns: WriteTurns | undefined) {
     super({ database });
     this.#database = database;
+    this.#turns = turns;
   }
   override createDriver() {
-    return new ImmediateSqliteDriver({ database: withStatementCache(this.#database) });
+    return new ImmediateSqliteDriver({ database: withStatementCache(this.#database, this.#turns) });
   }
 }
 
-/** Kysely prepares every query anew; caching the prepared statements by their SQL text saves most of that work. */
-function withStatementCache(database: BetterSqlite3.Database): BetterSqlite3.Database {
+/**
+ * Kysely prepares every query anew; caching the prepared statements by their SQL text saves most of that work. With
+ * `turns`, every statement that writes takes this thread's turn at the file first (`write-turns.ts`).
+ */
+function withStatementCache(database: BetterSqlite3.Database, turns: WriteTurns | undefined): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return new Proxy(database, {
     get(target, property) {
@@ -159,6 +169,7 @@ function withStatementCache(database: BetterSqlite3.Database): BetterSqlite3.Dat
           let statement = cache.get(sqlText);
           if (!statement) {
             statement = target.prepare(sqlText);
+            if (turns) statement = takingTurns(statement, sqlText, target, turns);
             if (cache.size > 2000) cache.clear();
             cache.set(sqlText, statement);
           }
@@ -167,6 +178,40 @@ function withStatementCache(database: BetterSqlite3.Database): BetterSqlite3.Dat
       }
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+const runsStatement = new Set<string | symbol>(['run', 'all', 'get', 'iterate']);
+
+/**
+ * The statement, taking the write turn where it writes: BEGIN takes it for the whole transaction, COMMIT and ROLLBACK
+ * give it back once the transaction has ended, and a write outside a transaction holds it for that statement alone.
+ */
+function takingTurns(statement: BetterSqlite3.Statement, sqlText: string, handle: BetterSqlite3.Database, turns: WriteTurns) {
+  const role = /^\s*begin\b/i.test(sqlText)
+    ? 'begin'
+    : /^\s*(commit|end|rollback)\b(?!\s+to\b)/i.test(sqlText)
+      ? 'end'
+      : statement.readonly
+        ? 'read'
+        : 'write';
+  if (role === 'read') return statement;
+  return new Proxy(statement, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (!runsStatement.has(property)) return value.bind(target);
+      return (...args: unknown[]) => {
+        if (role === 'write' && handle.inTransaction) return value.apply(target, args);
+        if (role !== 'end') turns.take();
+        try {
+          return value.apply(target, args);
+        } finally {
+          // A BEGIN keeps the turn unless it failed; a COMMIT that failed leaves the transaction open, and the turn with it.
+          if (!handle.inTransaction) turns.give();
+        }
+      };
     },
   });
 }
@@ -192,14 +237,21 @@ function openSqlite<Schema>(url: string, options: OpenOptions): Database<Schema>
     options.checkpointInBackground && file !== ':memory:'
       ? checkpointInBackground(handle, file, { fallbackPages: options.walAutocheckpointPages ?? 1000 })
       : undefined;
-  const db = new Kysely<Schema>({ dialect: new LearnhookSqliteDialect(handle) });
+  const turns = file === ':memory:' ? undefined : new WriteTurns(options.writeTurns);
+  const db = new Kysely<Schema>({ dialect: new LearnhookSqliteDialect(handle, turns) });
   return {
     ...sqliteCapabilities,
     dialect: 'sqlite',
     url,
     db,
+    writeTurns: turns,
     async executeScript(script) {
-      handle.exec(script);
+      turns?.take();
+      try {
+        handle.exec(script);
+      } finally {
+        turns?.give();
+      }
     },
     async close() {
       await checkpointer?.stop();
