@@ -1,7 +1,7 @@
 // Starts the producer in this process: database, migrations, HTTP API and the background services.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { buildApp, type LearnhookApp } from './api/app.ts';
+import type { LearnhookApp } from './api/app.ts';
 import { type ClusterSession, openClusterSession } from './cluster/cluster-session.ts';
 import { idListSignal, idSignal, relaySignals } from './cluster/relay-signals.ts';
 import { ConfigError, type Settings } from './config.ts';
@@ -128,6 +128,8 @@ export async function startProducer(settings: Settings, options: StartOptions = 
   try {
     for (const service of servicesFor(options)) services.push(await service(context));
     if (options.http !== false) {
+      // Loaded only to serve HTTP: a worker and the delivery thread never hold the API's modules in memory.
+      const { buildApp } = await import('./api/app.ts');
       app = await buildApp(context);
       const listening = await app.listen({ port: effective.port, host: effective.host });
       address = listening.replace('[::1]', 'localhost');
