@@ -38,6 +38,43 @@ export interface ClusterSession {
   close(): Promise<void>;
 }
 
+/**
+ * Wake-ups waiting for the next turn of the event loop, so that the many appends of one turn send one message per
+ * channel: `send` runs once per turn that added any, and `take` hands it each channel's payloads joined by commas.
+ */
+export class WakeUpsOfOneTurn {
+  readonly #payloads = new Map<string, Set<string>>();
+  #scheduled = false;
+
+  constructor(private readonly send: () => void) {}
+
+  add(channel: string, payload: string): void {
+    let payloads = this.#payloads.get(channel);
+    if (!payloads) {
+      payloads = new Set();
+      this.#payloads.set(channel, payloads);
+    }
+    payloads.add(payload);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.send();
+    });
+  }
+
+  get waiting(): boolean {
+    return this.#payloads.size > 0;
+  }
+
+  /** What is waiting, one message per channel; nothing waits afterwards. */
+  take(): { channel: string; payload: string }[] {
+    const messages = [...this.#payloads].map(([channel, payloads]) => ({ channel, payload: [...payloads].join(',') }));
+    this.#payloads.clear();
+    return messages;
+  }
+}
+
 /** First key of the advisory locks that say a process is alive (the second is the process's KEY). */
 export const livenessLockSpace = 0x4c48_4c01;
 /** First key of the advisory locks that hold once-per-cluster leads. */

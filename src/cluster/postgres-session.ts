@@ -1,7 +1,14 @@
 // A process's cluster session on PostgreSQL: one dedicated connection holding its liveness lock and leads, listening for wake-ups, reopened when lost.
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { type ClusterSession, leadLockSpace, livenessLockSpace, newOwnerName, type WakeUpHandler } from './cluster-session.ts';
+import {
+  type ClusterSession,
+  leadLockSpace,
+  livenessLockSpace,
+  newOwnerName,
+  type WakeUpHandler,
+  WakeUpsOfOneTurn,
+} from './cluster-session.ts';
 
 /** The one channel every learnhook process LISTENs on; a wake-up's payload names its own channel. */
 const listenChannel = 'learnhook';
@@ -26,8 +33,7 @@ export class PostgresSession implements ClusterSession {
   readonly #wakeUpHandlers = new Set<WakeUpHandler>();
   readonly #lostHandlers = new Set<() => void>();
   /** Wake-ups waiting for the next turn of the event loop: many appends in one turn send one NOTIFY per channel. */
-  readonly #outgoing = new Map<string, Set<string>>();
-  #flushScheduled = false;
+  readonly #outgoing = new WakeUpsOfOneTurn(() => this.#send());
   #sending = false;
 
   constructor(private readonly options: { url: string; logger: Logger; channels: readonly string[] }) {
@@ -70,18 +76,7 @@ export class PostgresSession implements ClusterSession {
   }
 
   wake(channel: string, payload: string): void {
-    let payloads = this.#outgoing.get(channel);
-    if (!payloads) {
-      payloads = new Set();
-      this.#outgoing.set(channel, payloads);
-    }
-    payloads.add(payload);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#send();
-    });
+    this.#outgoing.add(channel, payload);
   }
 
   onWakeUp(handler: WakeUpHandler): () => void {
@@ -117,16 +112,14 @@ export class PostgresSession implements ClusterSession {
   /** Sends what is waiting; wake-ups that come while a send is under way wait for it and go together next. */
   #send(): void {
     const client = this.#client;
-    if (this.#sending || !client || this.#outgoing.size === 0) {
-      if (!client) this.#outgoing.clear();
+    if (this.#sending || !client || !this.#outgoing.waiting) {
+      if (!client) this.#outgoing.take();
       return;
     }
-    const messages = [...this.#outgoing].map(([channel, payloads]) => {
-      const payload = [...payloads].join(',');
+    const messages = this.#outgoing.take().map(({ channel, payload }) => {
       const message: WakeUpMessage = { from: this.#owner, channel, payload: Buffer.byteLength(payload) > maxPayloadBytes ? '' : payload };
       return JSON.stringify(message);
     });
-    this.#outgoing.clear();
     this.#sending = true;
     const calls = messages.map((_, index) => `pg_notify('${listenChannel}', $${index + 1})`).join(', ');
     client

@@ -1,7 +1,7 @@
 // A process's cluster session on a SQLite file: alone on the file, but wake-ups reach its other threads on the same file.
 import path from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
-import { type ClusterSession, newOwnerName, type WakeUpHandler } from './cluster-session.ts';
+import { type ClusterSession, newOwnerName, type WakeUpHandler, WakeUpsOfOneTurn } from './cluster-session.ts';
 
 interface WakeUpMessage {
   channel: string;
@@ -19,8 +19,9 @@ export class SqliteSession implements ClusterSession {
   readonly #channel: BroadcastChannel;
   readonly #channels: readonly string[];
   readonly #handlers = new Set<WakeUpHandler>();
-  readonly #outgoing = new Map<string, Set<string>>();
-  #flushScheduled = false;
+  readonly #outgoing = new WakeUpsOfOneTurn(() => {
+    for (const message of this.#outgoing.take()) this.#channel.postMessage(message satisfies WakeUpMessage);
+  });
 
   constructor(file: string, channels: readonly string[]) {
     this.#channels = channels;
@@ -35,20 +36,7 @@ export class SqliteSession implements ClusterSession {
   }
 
   wake(channel: string, payload: string): void {
-    let payloads = this.#outgoing.get(channel);
-    if (!payloads) {
-      payloads = new Set();
-      this.#outgoing.set(channel, payloads);
-    }
-    payloads.add(payload);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      for (const [name, waiting] of this.#outgoing)
-        this.#channel.postMessage({ channel: name, payload: [...waiting].join(',') } satisfies WakeUpMessage);
-      this.#outgoing.clear();
-    });
+    this.#outgoing.add(channel, payload);
   }
 
   onWakeUp(handler: WakeUpHandler): () => void {
@@ -66,7 +54,7 @@ export class SqliteSession implements ClusterSession {
 
   async close(): Promise<void> {
     this.#handlers.clear();
-    this.#outgoing.clear();
+    this.#outgoing.take();
     this.#channel.close();
   }
 }
