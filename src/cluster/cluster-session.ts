@@ -1,11 +1,12 @@
 // What one process shares with the others on its database: its name as a lease owner, liveness others can see, wake-ups, and once-per-cluster leads.
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
+import path from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
 import { type RawBuilder, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type Dialect, sqliteFile } from '../store/database.ts';
 import { PostgresSession } from './postgres-session.ts';
-import { SqliteSession } from './sqlite-session.ts';
 
 /** Wake-ups carried between processes: a channel name and a short text. */
 export type WakeUpHandler = (channel: string, payload: string) => void;
@@ -101,21 +102,56 @@ export function ownerGone(database: { dialect: Dialect }, column: string): RawBu
       AND alive.classid = ${sql.lit(livenessLockSpace)}::oid AND alive.objsubid = 2)`;
 }
 
-/** The session of a process that is alone on its database (SQLite): always up, every lead held. */
+/**
+ * The session of a process that is alone on its database (SQLite): always up, every lead held. Opened on a file, its
+ * wake-ups travel on a channel named after the file to every other thread of this process that has the file open
+ * (`serve`'s delivery thread hears the API thread's appends this way), one message per channel and turn; without one
+ * (a database in memory, tests) it has nobody to wake.
+ */
 export class LocalSession implements ClusterSession {
   readonly owner = newOwnerName().owner;
   readonly connected = true;
-  wake(): void {}
-  onWakeUp(): () => void {
-    return () => {};
+  readonly #channel: BroadcastChannel | undefined;
+  readonly #handlers = new Set<WakeUpHandler>();
+  readonly #outgoing = new WakeUpsOfOneTurn(() => {
+    for (const message of this.#outgoing.take()) this.#channel?.postMessage(message);
+  });
+
+  constructor(shared?: { file: string; channels: readonly string[] }) {
+    if (!shared) return;
+    const channel = new BroadcastChannel(`learnhook:${path.resolve(shared.file)}`);
+    // Listening for wake-ups never keeps the process alive.
+    channel.unref();
+    channel.onmessage = (event) => {
+      const message = (event as { data: { channel: string; payload: string } }).data;
+      if (!shared.channels.includes(message.channel)) return;
+      for (const handler of this.#handlers) handler(message.channel, message.payload);
+    };
+    this.#channel = channel;
   }
+
+  wake(channel: string, payload: string): void {
+    if (this.#channel) this.#outgoing.add(channel, payload);
+  }
+
+  onWakeUp(handler: WakeUpHandler): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
   onLost(): () => void {
     return () => {};
   }
+
   async lead(): Promise<boolean> {
     return true;
   }
-  async close(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#handlers.clear();
+    this.#outgoing.take();
+    this.#channel?.close();
+  }
 }
 
 export interface SessionOptions {
@@ -130,7 +166,7 @@ export interface SessionOptions {
 export async function openClusterSession(database: { dialect: Dialect }, options: SessionOptions): Promise<ClusterSession> {
   if (database.dialect !== 'postgres') {
     const file = sqliteFile(options.url);
-    return file === ':memory:' ? new LocalSession() : new SqliteSession(file, options.channels);
+    return new LocalSession(file === ':memory:' ? undefined : { file, channels: options.channels });
   }
   const session = new PostgresSession(options);
   await session.open();

@@ -46,7 +46,7 @@ function entryModule(file?: string): { entry: string; loader?: string } {
 
 /**
  * Starts the delivery thread and resolves once it delivers. Its metrics are what this thread's `GET /metrics` shows;
- * wake-ups reach it through the cluster session (`SqliteSession` between threads, LISTEN/NOTIFY on PostgreSQL). If it
+ * wake-ups reach it through the cluster session (`LocalSession` between threads, LISTEN/NOTIFY on PostgreSQL). If it
  * fails later, `failed` resolves with the reason: its deliveries stop, so the process should stop too. `entryFile`
  * replaces the thread's entry module (tests start one that fails).
  */
@@ -70,9 +70,15 @@ export async function startDeliveryThread(context: ProducerContext, options: { e
   worker.on('error', (error) => {
     lastError = error;
   });
+  const answers = new Map<number, { resolve(text: string): void; reject(error: Error): void }>();
+  let nextId = 0;
   const running = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: FromDeliveryThread) => {
-      if (message.type === 'running') resolve();
+      if (message.type === 'running') return resolve();
+      const answer = answers.get(message.id);
+      answers.delete(message.id);
+      if ('text' in message) answer?.resolve(message.text);
+      else answer?.reject(new Error(`the delivery thread could not read its metrics: ${message.error}`));
     });
     void exited.then((code) =>
       reject(new Error(`the delivery thread could not start: ${lastError?.message ?? `it exited with code ${code}`}`)),
@@ -80,15 +86,6 @@ export async function startDeliveryThread(context: ProducerContext, options: { e
   });
   await running;
 
-  const answers = new Map<number, { resolve(text: string): void; reject(error: Error): void }>();
-  let nextId = 0;
-  worker.on('message', (message: FromDeliveryThread) => {
-    if (message.type !== 'metrics') return;
-    const answer = answers.get(message.id);
-    answers.delete(message.id);
-    if ('text' in message) answer?.resolve(message.text);
-    else answer?.reject(new Error(`the delivery thread could not read its metrics: ${message.error}`));
-  });
   const metrics = deliveryMetrics(context);
   metrics.onThread = () =>
     new Promise((resolve, reject) => {
