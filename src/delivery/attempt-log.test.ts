@@ -1,4 +1,4 @@
-// The attempts log: a webhook deleted between the check of which webhooks exist and the insert drops only its own rows.
+// The attempts log: a webhook deleted between the check that it exists and the insert drops only its own rows.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { KyselyPlugin, QueryId } from 'kysely';
@@ -42,7 +42,7 @@ for (const dialect of dialects) {
       for (const close of closers.reverse()) await close();
     });
 
-    test('a webhook deleted by another connection between the check and the insert loses only its own rows', async () => {
+    test('a webhook deleted by another connection between the check and the insert loses only its own rows, quietly', async () => {
       const url = await dialect.freshUrl();
       const database = await openDatabase<ProducerSchema>(url);
       closers.push(() => database.close());
@@ -79,11 +79,12 @@ for (const dialect of dialects) {
           logger: createLogger('silent'),
         },
       );
-      const log = new AttemptLog(racing, 1000);
-      for (let index = 0; index < 30; index++) await log.add(attempt(accountId, index % 2 === 0 ? kept.id : doomed.id, index));
-      await log.flush();
-
+      const log = new AttemptLog(racing);
+      for (let index = 0; index < 30; index++) log.add(attempt(accountId, index % 2 === 0 ? kept.id : doomed.id, index));
+      await log.flush(doomed.id);
       assert.ok(deleted, 'the webhook was deleted between the check and the insert');
+      await log.flush(kept.id);
+
       const rows = await database.db.selectFrom('delivery_attempts').select(['webhook_id', 'batch_id']).orderBy('id').execute();
       assert.deepEqual(
         rows.map((row) => row.batch_id),

@@ -1,7 +1,9 @@
-// The attempts log, written in multi-row inserts: a failure is written at once, acknowledged attempts a few at a time.
+// The attempts log: the attempts of a webhook are written with its next row write, in one multi-row insert per group.
 import type { Insertable } from 'kysely';
 import type { ProducerContext } from '../context.ts';
-import type { DeliveryAttemptsTable } from '../store/schema.ts';
+import type { GroupFrame } from '../store/group-commit.ts';
+import { rowInsert } from '../store/row-insert.ts';
+import type { DeliveryAttemptsTable, ProducerSchema } from '../store/schema.ts';
 import { type DeliveryRequest, type DeliveryResult, sentHeaders } from './send-delivery.ts';
 
 export type AttemptRow = Insertable<DeliveryAttemptsTable>;
@@ -32,65 +34,112 @@ export function bodyStart(body: Buffer): string {
   return body.subarray(0, requestBodyLimit).toString('utf8');
 }
 
-/** Buffers attempt rows so a fast webhook does not pay one insert per batch; a crash loses at most the buffered log lines. */
+/** Every column an attempt row sets (the id is the store's). */
+const attemptColumns = [
+  'account_id',
+  'webhook_id',
+  'batch_id',
+  'kind',
+  'first_seq',
+  'last_seq',
+  'delivery_first',
+  'delivery_last',
+  'event_count',
+  'attempt',
+  'started_at',
+  'duration_ms',
+  'status_code',
+  'outcome',
+  'cause',
+  'error',
+  'response_body',
+  'request_headers',
+  'request_body',
+  'request_seqs',
+  'request_bytes',
+] as const satisfies readonly (keyof AttemptRow)[];
+
+/** Writes attempt rows, in the caller's transaction or alone. */
+export const insertAttempts = rowInsert<AttemptRow>('delivery_attempts', attemptColumns);
+
+/** A delivery group's attempt rows, written once for the whole group just before it commits (`attemptsFrame`). */
+export interface StagedAttempts {
+  rows: AttemptRow[];
+}
+
+/**
+ * The frame of the dispatcher's group commit: the webhook writes of a group stage the attempt rows that go with them,
+ * and the group stores them all in one multi-row insert, in the same transaction as the webhook rows.
+ */
+export const attemptsFrame: GroupFrame<ProducerSchema, StagedAttempts> = {
+  open: async () => ({ rows: [] }),
+  close: async (trx, staged) => insertAttempts(trx, staged.rows),
+};
+
+/**
+ * The attempts of each webhook not yet in the log. A delivery loop's next write of its webhook row takes them along
+ * (`take`), in the same transaction, so the log holds an acknowledged attempt once the cursor shows it; a loop writes
+ * its row at least every few batches (`shouldRecord`), which bounds what waits here. What no row write takes (a
+ * failure, a loop that ends) is written with `flush`.
+ */
 export class AttemptLog {
-  #rows: AttemptRow[] = [];
-  #flushing: Promise<void> = Promise.resolve();
-  constructor(
-    private readonly context: ProducerContext,
-    private readonly bufferSize = 50,
-  ) {}
+  readonly #waiting = new Map<string, AttemptRow[]>();
 
-  /**
-   * Buffers a row; a full buffer is written in the background. The caller waits only when writes fall far behind
-   * (ten buffers waiting), so a slow log holds deliveries back instead of growing without bound.
-   */
-  add(row: AttemptRow): Promise<void> {
-    this.#rows.push(row);
-    if (this.#rows.length >= this.bufferSize * 10) return this.flush();
-    if (this.#rows.length % this.bufferSize === 0) void this.flush();
-    return Promise.resolve();
+  constructor(private readonly context: ProducerContext) {}
+
+  add(row: AttemptRow): void {
+    const rows = this.#waiting.get(row.webhook_id);
+    if (rows) rows.push(row);
+    else this.#waiting.set(row.webhook_id, [row]);
   }
 
-  /** Writes everything buffered (in order, one flush at a time). */
-  flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(async () => {
-      if (this.#rows.length === 0) return;
-      const rows = this.#rows;
-      this.#rows = [];
-      for (let start = 0; start < rows.length; start += 200) await this.#insert(rows.slice(start, start + 200));
-    });
-    // A failed write loses those log lines only; the next flushes must still run.
-    this.#flushing = this.#flushing.catch((error: unknown) =>
-      this.context.logger.error({ err: error }, 'could not write delivery attempts to the log'),
-    );
-    return this.#flushing;
+  /** The webhook's waiting rows, handed to a write that stores them; `giveBack` them should it not. */
+  take(webhookId: string): AttemptRow[] {
+    const rows = this.#waiting.get(webhookId) ?? [];
+    this.#waiting.delete(webhookId);
+    return rows;
+  }
+
+  /** Rows a write did not store: they wait again, before any added since. */
+  giveBack(webhookId: string, rows: readonly AttemptRow[]): void {
+    if (rows.length === 0) return;
+    this.#waiting.set(webhookId, [...rows, ...(this.#waiting.get(webhookId) ?? [])]);
+  }
+
+  /** Writes the webhook's waiting rows on their own. A failed write loses those log lines only, and says so. */
+  async flush(webhookId: string): Promise<void> {
+    const rows = this.take(webhookId);
+    if (rows.length === 0) return;
+    try {
+      await this.#insert(rows);
+    } catch (error) {
+      this.context.logger.error(
+        { err: error, webhookId },
+        `could not write ${rows.length} delivery attempts of webhook ${webhookId} to the log`,
+      );
+    }
   }
 
   /**
-   * Inserts the rows whose webhook still exists (a webhook deleted meanwhile takes its log with it). A webhook deleted
-   * between the check and the insert fails the foreign key for the whole statement, so the check is made again and
-   * the insert retried without it: only that webhook's rows are dropped.
+   * Inserts the rows, unless their webhook is gone (a webhook deleted meanwhile takes its log with it). Should it be
+   * deleted between the check and the insert, the foreign key fails the statement, and it is tried again.
    */
   async #insert(rows: readonly AttemptRow[]): Promise<void> {
     const { db } = this.context.database;
-    let pending = rows;
+    const webhookId = rows[0]?.webhook_id;
+    if (webhookId === undefined) return;
     for (let tries = 1; ; tries++) {
-      const ids = [...new Set(pending.map((row) => row.webhook_id))];
-      const existing = new Set((await db.selectFrom('webhooks').select('id').where('id', 'in', ids).execute()).map((row) => row.id));
-      pending = pending.filter((row) => existing.has(row.webhook_id));
-      if (pending.length === 0) return;
+      const exists = await db.selectFrom('webhooks').select('id').where('id', '=', webhookId).executeTakeFirst();
+      if (!exists) return;
       try {
-        await db.insertInto('delivery_attempts').values(pending).execute();
+        await insertAttempts(db, rows);
         return;
       } catch (error) {
-        // Each retry follows a deletion that happened since the last check; a few are plenty.
         if (!isForeignKeyViolation(error) || tries >= 5) throw error;
       }
     }
   }
 }
-
 /** Whether an insert failed because a referenced row is gone (PostgreSQL 23503, SQLite's foreign key constraint). */
 function isForeignKeyViolation(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;

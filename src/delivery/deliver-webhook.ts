@@ -2,7 +2,7 @@
 import type { ProducerContext } from '../context.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { ProducerSchema } from '../store/schema.ts';
-import { type AttemptLog, exchangeColumns } from './attempt-log.ts';
+import { type AttemptLog, exchangeColumns, type StagedAttempts } from './attempt-log.ts';
 import { buildDelivery, openingOnce } from './build-delivery.ts';
 import { type DeliveryMetrics, recordAttempt } from './delivery-metrics.ts';
 import type { Notifier } from './notifier.ts';
@@ -19,8 +19,8 @@ export interface DeliveryDeps {
   metrics: DeliveryMetrics;
   notifier: Notifier;
   attempts: AttemptLog;
-  /** Shared by the webhook loops of this process: their writes commit together. */
-  commits: GroupCommit<ProducerSchema>;
+  /** Shared by the webhook loops of this process: their writes commit together, with the attempts they carry. */
+  commits: GroupCommit<ProducerSchema, StagedAttempts>;
   /** The owner name this run's lease was claimed under: every write holds only while the webhook is still its. */
   owner: string;
 }
@@ -119,7 +119,7 @@ export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook,
       recordAttempt(deps.metrics, result, events.length);
       const now = context.now();
       const attempt = batch.attempts + 1;
-      await deps.attempts.add({
+      deps.attempts.add({
         account_id: row.account_id,
         webhook_id: row.id,
         batch_id: batch.id,
@@ -143,8 +143,6 @@ export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook,
         ),
       });
       if (result.acknowledged) {
-        // A stream that has caught up logs its attempts before its cursor shows them delivered.
-        if (stream.queue.length === 1) await deps.attempts.flush();
         stream.acknowledge();
         continue;
       }
@@ -158,21 +156,22 @@ export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook,
         );
         continue;
       }
-      await deps.attempts.flush();
       // Everything acknowledged before is recorded first, so the failed batch is the one in flight in the row; the
       // batches planned after it are given back, so a filter changed while it fails applies to them.
       stream.dropUnsent();
       await stream.flush();
+      await deps.attempts.flush(webhookId);
       if (stream.stopped !== null) break;
       await recordFailure(deps, row, { batch, attempt, result, now, failingSince: stream.acknowledged ? now : (row.failing_since ?? now) });
       break;
     }
   } finally {
-    await deps.attempts.flush();
     if (run.signal.aborted) stream.stopped ??= 'its lease was lost';
     // What was planned and never sent is given back: whoever delivers next plans it with the settings of then.
     if (stream.stopped === null) stream.dropUnsent();
     await stream.flush();
+    // The attempts no write of the row took along (a stopped stream writes nothing more).
+    await deps.attempts.flush(webhookId);
   }
   if (stream.stopped instanceof Error) throw stream.stopped;
   if (stream.stopped !== null) context.logger.info({ webhookId }, `delivery to webhook ${webhookId} paused: ${String(stream.stopped)}`);

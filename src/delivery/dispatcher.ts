@@ -1,7 +1,7 @@
 // The dispatcher: claims webhooks with due work (longest-waiting first), and runs one delivery loop per webhook under a global concurrency limit.
 import type { ProducerContext } from '../context.ts';
 import { GroupCommit } from '../store/group-commit.ts';
-import { AttemptLog } from './attempt-log.ts';
+import { AttemptLog, attemptsFrame } from './attempt-log.ts';
 import { type DeliveryDeps, deliverWebhook } from './deliver-webhook.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
 import { HeldLease } from './held-lease.ts';
@@ -53,8 +53,9 @@ export class Dispatcher {
       attempts: new AttemptLog(context),
       commits: new GroupCommit(context.database.db, {
         groupsInFlight: context.database.concurrentWrites ? 2 : 1,
-        // Each write is one conditional UPDATE of a webhook row (updateLeasedWebhook).
-        oneStatementWrites: true,
+        // Each write is one conditional UPDATE of a webhook row (updateLeasedWebhook); the attempts the writes carry
+        // are inserted once for the group.
+        frame: attemptsFrame,
       }),
     };
   }

@@ -1,7 +1,9 @@
 // The webhook stream's writer: a stream stopped by a failed write lets flush() return, not spin; a flush adds no write the one in flight already carries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ProducerContext } from '../context.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
+import { AttemptLog } from './attempt-log.ts';
 import type { StreamDeps } from './webhook-stream.ts';
 import { WebhookStream } from './webhook-stream.ts';
 
@@ -39,6 +41,7 @@ test('flush() while a write that carries everything is in flight waits for it an
   const counting = {
     context: { now: () => 0, settings: { leaseMs: 60_000 } },
     owner: 'owner',
+    attempts: new AttemptLog({} as ProducerContext),
     commits: {
       run: async () => {
         writes++;

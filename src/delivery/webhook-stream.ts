@@ -4,6 +4,7 @@ import type { ProducerContext } from '../context.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { ProducerSchema, WebhooksTable } from '../store/schema.ts';
 import type { WebhookRow } from '../webhooks/webhooks.ts';
+import type { AttemptLog, StagedAttempts } from './attempt-log.ts';
 import { batchId } from './batch-id.ts';
 import { type QueuedBatch, queueColumns, queueOf } from './batch-queue.ts';
 import { type BatchEvent, envelopeBytes } from './build-delivery.ts';
@@ -15,8 +16,10 @@ import { type LeasedWebhook, updateLeasedWebhook } from './webhook-lease.ts';
 
 export interface StreamDeps {
   context: ProducerContext;
-  /** Shared by the webhook loops of this process: their writes commit together. */
-  commits: GroupCommit<ProducerSchema>;
+  /** Shared by the webhook loops of this process: their writes commit together, with the attempts they carry. */
+  commits: GroupCommit<ProducerSchema, StagedAttempts>;
+  /** The attempts not yet logged: each write of the row takes its webhook's along. */
+  attempts: AttemptLog;
   /** This process's lease owner name: every write holds only while it owns the webhook. */
   owner: string;
 }
@@ -162,13 +165,21 @@ export class WebhookStream {
     };
     const expected = this.#expected;
     this.replayMoved = false;
+    // The attempts made so far go into the log in the same transaction: it shows them once the cursor does.
+    const attempts = this.deps.attempts.take(this.webhookId);
     try {
-      const applied = await this.deps.commits.run((trx) => updateLeasedWebhook(trx, owner, this.webhookId, expected, columns));
+      const applied = await this.deps.commits.run(async (trx, staged) => {
+        const changed = await updateLeasedWebhook(trx, owner, this.webhookId, expected, columns);
+        if (changed) staged.rows.push(...attempts);
+        return changed;
+      });
       if (!applied) {
+        this.deps.attempts.giveBack(this.webhookId, attempts);
         this.stopped = 'the webhook row changed under its delivery loop (retention, or its lease was lost)';
         return;
       }
     } catch (error) {
+      this.deps.attempts.giveBack(this.webhookId, attempts);
       this.stopped = error;
       return;
     }
