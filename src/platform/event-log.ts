@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { CatalogEvent } from '../catalog/index.ts';
 import type { DatabaseCapabilities } from '../store/database.ts';
+import { rowInsert } from '../store/row-insert.ts';
 import type { EventsTable, ProducerSchema } from '../store/schema.ts';
 
 /** An event to append; `timestamp` in epoch milliseconds. */
@@ -66,6 +67,11 @@ export function stagedAppend(accountId: number, events: readonly NewEvent[], now
 
 // Bound parameters per statement stay well under both dialects' limits (SQLite 32,766; PostgreSQL 65,535).
 const rowsPerInsert = 500;
+const insertEvents = rowInsert<Insertable<EventsTable>>(
+  'events',
+  ['account_id', 'seq', 'event_id', 'event_name', 'timestamp', 'event_info', 'data', 'created_at'],
+  rowsPerInsert,
+);
 const pairsPerLookup = 1000;
 const headsPerUpdate = 200;
 
@@ -151,7 +157,7 @@ export async function writeAppends(
   }
   const inserts = chunks(rows, rowsPerInsert);
   const last = writesInWith ? inserts.pop() : undefined;
-  for (const chunk of inserts) await trx.insertInto('events').values(chunk).execute();
+  for (const chunk of inserts) await insertEvents(trx, chunk);
   for (const [index, ids] of chunks([...moved], headsPerUpdate).entries()) {
     // One statement for every account of the group; CAST, since PostgreSQL would read untyped CASE values as text.
     const caseOf = (pick: (head: LogHead) => number) =>
