@@ -10,7 +10,7 @@ import { type ReadAhead, readLoggedEvents } from './read-ahead.ts';
 import { recordFailure } from './record-failure.ts';
 import { mayRunAhead, shouldPlanMore } from './run-ahead.ts';
 import type { DeliverySender } from './send-delivery.ts';
-import { type LeasedWebhook, loadLeasedWebhook } from './webhook-lease.ts';
+import { type LeasedWebhook, loadLeasedWebhook, readAccountHead } from './webhook-lease.ts';
 import { WebhookStream } from './webhook-stream.ts';
 
 export interface DeliveryDeps {
@@ -91,10 +91,13 @@ export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook,
       }
       const next = stream.queue[0];
       if (!next) {
-        // A head held in memory may be stale: look again before deciding there is nothing to do.
+        // A head held in memory may be stale: look again before deciding there is nothing to do. Only the head: the
+        // rest of the row is read again on its schedule, and a caught-up stream looks after almost every batch.
         if (fresh) break;
-        loadedAt = Number.NEGATIVE_INFINITY;
-        fresh = false;
+        const head = await readAccountHead(context, row.account_id);
+        if (head === undefined || head <= row.account_head) break;
+        row = { ...row, account_head: head };
+        fresh = true;
         continue;
       }
       // Sent only once the database holds it, and never too far ahead of the recorded acknowledgements.
