@@ -52,7 +52,7 @@ export class Dispatcher {
       notifier,
       attempts: new AttemptLog(context),
       commits: new GroupCommit(context.database.db, {
-        groupsInFlight: context.database.concurrentWrites ? 2 : 1,
+        groupsInFlight: context.database.concurrentWrites ? 4 : 1,
         // Each write is one conditional UPDATE of a webhook row (updateLeasedWebhook); the attempts the writes carry
         // are inserted once for the group.
         frame: attemptsFrame,

@@ -168,11 +168,16 @@ export class WebhookStream {
     // The attempts made so far go into the log in the same transaction: it shows them once the cursor does.
     const attempts = this.deps.attempts.take(this.webhookId);
     try {
-      const applied = await this.deps.commits.run(async (trx, staged) => {
-        const changed = await updateLeasedWebhook(trx, owner, this.webhookId, expected, columns);
-        if (changed) staged.rows.push(...attempts);
-        return changed;
-      });
+      // Without attempts to carry it is one UPDATE, which commits by itself when it is alone in its group.
+      const applied = await this.deps.commits.run(
+        async (trx, staged) => {
+          const changed = await updateLeasedWebhook(trx, owner, this.webhookId, expected, columns);
+          if (changed && attempts.length > 0) staged.rows.push(...attempts);
+          return changed;
+        },
+        [],
+        { oneStatement: attempts.length === 0 },
+      );
       if (!applied) {
         this.deps.attempts.giveBack(this.webhookId, attempts);
         this.stopped = 'the webhook row changed under its delivery loop (retention, or its lease was lost)';

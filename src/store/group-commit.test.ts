@@ -94,15 +94,21 @@ for (const dialect of dialects) {
     });
 
     test('one-statement writes: a write alone commits by itself, outside a transaction; writes together still share one', async () => {
-      const commits = new GroupCommit(database.db, { groupsInFlight: 1, oneStatementWrites: true });
+      const commits = new GroupCommit(database.db, { groupsInFlight: 1 });
+      const oneStatement = { oneStatement: true };
       const [firstId, secondId, thirdId] = accountIds as [number, number, number];
-      const alone = await commits.run(rename(firstId, 'alone'));
+      const alone = await commits.run(rename(firstId, 'alone'), [], oneStatement);
       assert.equal(alone.trx.isTransaction, false);
       assert.equal(alone.updated, 1);
-      const [two, three] = await Promise.all([commits.run(rename(secondId, 'together 2')), commits.run(rename(thirdId, 'together 3'))]);
+      const staging = await commits.run(rename(firstId, 'alone, may stage'));
+      assert.equal(staging.trx.isTransaction, true, 'a write that may stage runs in a transaction even alone');
+      const [two, three] = await Promise.all([
+        commits.run(rename(secondId, 'together 2'), [], oneStatement),
+        commits.run(rename(thirdId, 'together 3'), [], oneStatement),
+      ]);
       assert.equal(two.trx, three.trx);
       assert.equal(two.trx.isTransaction, true);
-      assert.deepEqual(await names([firstId, secondId, thirdId]), ['alone', 'together 2', 'together 3']);
+      assert.deepEqual(await names([firstId, secondId, thirdId]), ['alone, may stage', 'together 2', 'together 3']);
       await assert.rejects(
         commits.run(async () => {
           throw new Error('refused');

@@ -31,11 +31,6 @@ export interface GroupCommitOptions<Schema, State> {
    */
   lingerMs?: number;
   frame?: GroupFrame<Schema, State>;
-  /**
-   * Every write is one statement, atomic by itself, and there is no frame: a group of one write runs it outside a
-   * transaction, one round trip instead of three (BEGIN, the write, COMMIT). It commits as durably as any group.
-   */
-  oneStatementWrites?: boolean;
 }
 
 /** How a write takes part in its group. */
@@ -46,12 +41,19 @@ export interface GroupWriteOptions {
    * one round trip less; when one fails, there is nothing to roll back and the state is opened again.
    */
   stagesOnly?: boolean;
+  /**
+   * The write is one statement, atomic by itself, and stages nothing for the frame: in a group of its own it runs
+   * outside a transaction (and outside the frame, with no state), one round trip instead of three (BEGIN, the write,
+   * COMMIT). It commits as durably as any group.
+   */
+  oneStatement?: boolean;
 }
 
 interface Pending<Schema, State> {
   write: GroupWrite<Schema, State, unknown>;
   keys: readonly number[];
   stagesOnly: boolean;
+  oneStatement: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -82,7 +84,6 @@ export class GroupCommit<Schema, State = undefined> {
   readonly #groupsInFlight: number;
   readonly #maxGroupSize: number;
   readonly #frame: GroupFrame<Schema, State> | undefined;
-  readonly #oneStatementWrites: boolean;
   readonly #lingerMs: number;
   /** While a group waits for company: how many queued writes end the wait, and the timer that ends it anyway. */
   #lingering: { enough: number; timer: NodeJS.Timeout } | undefined;
@@ -94,15 +95,20 @@ export class GroupCommit<Schema, State = undefined> {
     this.#groupsInFlight = options.groupsInFlight;
     this.#maxGroupSize = options.maxGroupSize ?? 500;
     this.#frame = options.frame;
-    this.#oneStatementWrites = options.oneStatementWrites ?? false;
     this.#lingerMs = options.lingerMs ?? 0;
-    if (this.#oneStatementWrites && this.#frame) throw new Error('oneStatementWrites: a group with a frame needs its transaction');
   }
 
   /** Runs `write` in the next group's transaction; resolves with its result once that transaction has committed. `keys` are handed to the frame's `open`. */
   run<T>(write: GroupWrite<Schema, State, T>, keys: readonly number[] = [], options: GroupWriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ write, keys, stagesOnly: options.stagesOnly ?? false, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({
+        write,
+        keys,
+        stagesOnly: options.stagesOnly ?? false,
+        oneStatement: options.oneStatement ?? false,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (this.#lingering && this.#queue.length >= this.#lingering.enough) this.#stopLingering();
       else this.#schedule();
     });
@@ -178,7 +184,7 @@ export class GroupCommit<Schema, State = undefined> {
 
   async #commit(group: Pending<Schema, State>[]): Promise<void> {
     const [alone] = group;
-    if (this.#oneStatementWrites && group.length === 1 && alone) {
+    if (group.length === 1 && alone?.oneStatement) {
       // A Kysely that is not in a transaction stands in for one: the write's one statement commits by itself.
       return alone.write(this.db as Transaction<Schema>, undefined as State).then(alone.resolve, alone.reject);
     }
