@@ -52,6 +52,8 @@ export class Dispatcher {
       notifier,
       attempts: new AttemptLog(context),
       commits: new GroupCommit(context.database.db, {
+        // On PostgreSQL 4: a group that carries attempts holds its slot for a few round trips, and with 2 the plan
+        // writes a first send waits for queued behind them (paced p99 at batch 100 up to 70 ms, against ~23 with 4).
         groupsInFlight: context.database.concurrentWrites ? 4 : 1,
         // Each write is one conditional UPDATE of a webhook row (updateLeasedWebhook); the attempts the writes carry
         // are inserted once for the group.
