@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { ProducerContext } from '../context.ts';
 import { webhookStats } from '../delivery/webhook-stats.ts';
 import { invalidInput, notFound } from '../errors.ts';
-import { readEvents } from '../platform/event-log.ts';
+import { logHead, readEvents } from '../platform/event-log.ts';
 import { listWebhooks } from '../webhooks/webhooks.ts';
 import type { ApiDeps, LearnhookApp } from './app.ts';
 import { AccountParams, digits, numberOf } from './path-params.ts';
@@ -46,14 +46,14 @@ export async function liveRoutes(app: LearnhookApp, { context, auth }: ApiDeps):
     async (request, reply) => {
       const accountId = numberOf(request.params.accountId);
       await auth.requireAccount(request, accountId);
-      const account = await context.database.db.selectFrom('accounts').select('last_seq').where('id', '=', accountId).executeTakeFirst();
-      if (!account) throw notFound(`account ${accountId}`);
+      const head = await logHead(context.database.db, accountId);
+      if (head === undefined) throw notFound(`account ${accountId}`);
       const names = request.query.events?.split(',').filter(Boolean);
       if (names?.length === 0) throw invalidInput('events: give at least one event name, or leave it out for all');
       // A reconnecting EventSource sends the last id it saw.
       const resumeAt = request.headers['last-event-id'];
       const resumed = typeof resumeAt === 'string' && /^\d{1,15}$/.test(resumeAt) ? Number(resumeAt) : undefined;
-      let after = resumed ?? numberOf(request.query.after) ?? Math.max(0, account.last_seq - backfill);
+      let after = resumed ?? numberOf(request.query.after) ?? Math.max(0, head - backfill);
       let lastWebhooks = '';
       let closed = false;
 

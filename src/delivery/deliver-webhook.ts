@@ -1,5 +1,6 @@
 // Delivers one leased webhook batch after batch while it has due work: plan and persist batches ahead, send them one at a time, record the answers.
 import type { ProducerContext } from '../context.ts';
+import { logHead } from '../platform/event-log.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { ProducerSchema } from '../store/schema.ts';
 import { type AttemptLog, exchangeColumns, type StagedAttempts } from './attempt-log.ts';
@@ -10,7 +11,7 @@ import { type ReadAhead, readLoggedEvents } from './read-ahead.ts';
 import { recordFailure } from './record-failure.ts';
 import { mayRunAhead, shouldPlanMore } from './run-ahead.ts';
 import type { DeliverySender } from './send-delivery.ts';
-import { type LeasedWebhook, loadLeasedWebhook, readAccountHead } from './webhook-lease.ts';
+import { type LeasedWebhook, loadLeasedWebhook } from './webhook-lease.ts';
 import { WebhookStream } from './webhook-stream.ts';
 
 export interface DeliveryDeps {
@@ -94,7 +95,7 @@ export async function deliverWebhook(deps: DeliveryDeps, claimed: LeasedWebhook,
         // A head held in memory may be stale: look again before deciding there is nothing to do. Only the head: the
         // rest of the row is read again on its schedule, and a caught-up stream looks after almost every batch.
         if (fresh) break;
-        const head = await readAccountHead(context, row.account_id);
+        const head = await logHead(context.database.db, row.account_id);
         if (head === undefined || head <= row.account_head) break;
         row = { ...row, account_head: head };
         fresh = true;

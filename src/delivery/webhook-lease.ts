@@ -124,12 +124,6 @@ export async function loadLeasedWebhook(context: ProducerContext, owner: string,
     .executeTakeFirst();
 }
 
-/** The last sequence of the account's log (undefined: the account is gone). */
-export async function readAccountHead(context: ProducerContext, accountId: number): Promise<number | undefined> {
-  const account = await context.database.db.selectFrom('accounts').select('last_seq').where('id', '=', accountId).executeTakeFirst();
-  return account?.last_seq;
-}
-
 /** What the row must still hold for a write to apply: the batch in flight (and the delivery sequence) last seen. */
 export interface ExpectedRow {
   batchId: string | null;

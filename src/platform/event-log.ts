@@ -197,6 +197,12 @@ export async function appendEvents(
   return append.result;
 }
 
+/** The last sequence of an account's log (undefined: no such account). */
+export async function logHead(db: Kysely<ProducerSchema>, accountId: number): Promise<number | undefined> {
+  const account = await db.selectFrom('accounts').select('last_seq').where('id', '=', accountId).executeTakeFirst();
+  return account?.last_seq;
+}
+
 export interface ReadEventsOptions {
   afterSeq: number;
   limit: number;
