@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Ledger, percentile } from '../bench/compare/ledger.ts';
+import { deadEndpointCosts, type RunLine } from '../bench/compare/report.ts';
 import { benchEvent, eventBytes, traceOf } from '../bench/compare/workload.ts';
 import { validateEvent } from '../src/catalog/index.ts';
 
@@ -51,5 +52,32 @@ describe('bench ledger', () => {
     assert.ok(Math.abs(JSON.stringify(event).length - eventBytes) <= 2, `size ${JSON.stringify(event).length}`);
     assert.deepEqual(traceOf(event.eventInfo), { account: 42, n: 7, publishedAt: 1_700_000_000_123.456 });
     assert.equal(traceOf('sample-course_enrollment'), undefined);
+  });
+
+  test("the dead endpoint's cost pairs each dead run with its own run's healthy one, per healthy account", () => {
+    const line = (scenario: string, run: number, eventsPerSecond: number, healthyAccounts: number): RunLine => ({
+      scenario,
+      contender: 'c',
+      label: 'c',
+      run,
+      eventsPerSecond,
+      healthyAccounts,
+      accounts: 100,
+    });
+    const lines = [
+      line('throughput', 1, 10_000, 100),
+      line('dead', 1, 9_900, 99),
+      line('throughput', 2, 5_000, 100),
+      line('dead', 2, 4_455, 99),
+      // A run without its pair is left out, and another contender's runs are not this one's.
+      line('dead', 3, 1, 99),
+      { ...line('throughput', 3, 1_000, 100), contender: 'other' },
+    ];
+    const costs = deadEndpointCosts(lines, 'c');
+    assert.equal(costs.length, 2);
+    // 9,900 events/s over 99 accounts is what 10,000 over 100 gives each account: no cost.
+    assert.ok(Math.abs(costs[0] ?? Number.NaN) < 1e-9);
+    // 4,455 over 99 is 45 per account against 50: 10 %.
+    assert.ok(Math.abs((costs[1] ?? Number.NaN) - 0.1) < 1e-9);
   });
 });
