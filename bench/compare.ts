@@ -52,7 +52,7 @@ const workload: Workload = {
 const only = flags.only ? new Set(String(flags.only).split(',')) : undefined;
 const contenders = allContenders().filter((contender) => !only || only.has(contender.name) || only.has(contender.family));
 /** The dead endpoint is measured for the senders at their throughput settings: not the pipe, not batch 1. */
-const facesDeadEndpoint = (contender: Contender) => contender.family !== 'pipe' && !contender.name.endsWith('batch1');
+const facesDeadEndpoint = (contender: Contender) => contender.family !== 'pipe' && !/-batch1(-|$)/.test(contender.name);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = path.join(folder, 'results');
 fs.mkdirSync(resultsDir, { recursive: true });
