@@ -30,7 +30,7 @@ import { benchEvent, issueWorkload, type Workload, wallClock } from './compare/w
 const folder = path.dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
   options: {
-    runs: { type: 'string', default: process.env.LH_BENCH_RUNS ?? '2' },
+    runs: { type: 'string', default: process.env.LH_BENCH_RUNS ?? '3' },
     only: { type: 'string' },
     scenarios: { type: 'string', default: 'throughput,paced,dead,backlog' },
     'paced-seconds': { type: 'string', default: '10' },
