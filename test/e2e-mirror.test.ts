@@ -13,7 +13,7 @@ import { type RunningProducer, startProducer } from '../src/server.ts';
 import { PlatformClient } from '../src/simulate/platform-client.ts';
 import { runWorkload } from '../src/simulate/run-workload.ts';
 import { assertMirrorMatchesPlatform } from './support/mirror-matches-platform.ts';
-import { dropTestDatabase, testDialects } from './support/test-databases.ts';
+import { testDialects } from './support/test-databases.ts';
 
 const dialects = await testDialects();
 const adminToken = 'lh_admin_e2e';
@@ -60,18 +60,12 @@ for (const dialect of dialects) {
     let link: Awaited<ReturnType<typeof startFlakyLink>>;
     let client: PlatformClient;
     const webhookIds = new Map<number, string>();
-    const urls: string[] = [];
-    const freshUrl = async () => {
-      const url = await dialect.freshUrl();
-      urls.push(url);
-      return url;
-    };
 
     before(async () => {
       producer = await startProducer(
         loadSettings(
           {
-            db: await freshUrl(),
+            db: await dialect.freshUrl(),
             port: 0,
             adminToken,
             logLevel: 'warn',
@@ -95,7 +89,6 @@ for (const dialect of dialects) {
       await mirror?.stop();
       await producer?.stop();
       await link?.close();
-      for (const url of urls) await dropTestDatabase(url);
     });
 
     test('the mirror ends equal to the platform, with retries and re-sent batches on the way', async () => {
@@ -117,7 +110,7 @@ for (const dialect of dialects) {
       mirror = await startMirror(
         loadSettings(
           {
-            db: await freshUrl(),
+            db: await dialect.freshUrl(),
             port: 0,
             logLevel: 'warn',
             mirrorSecret: secrets.join(','),

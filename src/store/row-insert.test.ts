@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { dropTestDatabase, testDialects } from '../../test/support/test-databases.ts';
+import { testDialects } from '../../test/support/test-databases.ts';
 import { openDatabase } from './database.ts';
 import { rowInsert } from './row-insert.ts';
 
@@ -16,16 +16,12 @@ const dialects = await testDialects();
 for (const dialect of dialects) {
   describe(`rowInsert on ${dialect.name}`, { skip: dialect.skip }, () => {
     const closers: (() => Promise<unknown>)[] = [];
-    const urls: string[] = [];
     after(async () => {
       for (const close of closers.reverse()) await close();
-      for (const url of urls) await dropTestDatabase(url);
     });
 
     test('inserts every row with its values in order, several statements when there are more rows than one takes', async () => {
-      const url = await dialect.freshUrl();
-      urls.push(url);
-      const database = await openDatabase<{ things: Row }>(url);
+      const database = await openDatabase<{ things: Row }>(await dialect.freshUrl());
       closers.push(() => database.close());
       await sql`create table things (id bigint primary key, name text)`.execute(database.db);
       const insert = rowInsert<Row>('things', ['id', 'name'], 3);

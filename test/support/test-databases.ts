@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import pg from 'pg';
 import { runningInCi, testPostgresUrl } from '../../src/config.ts';
 import { type Database, type Dialect, openDatabase } from '../../src/store/database.ts';
@@ -71,6 +72,22 @@ export async function dropTestDatabase(url: string): Promise<void> {
   createdPostgresDatabases.delete(name);
 }
 
+let dropsLeftovers = false;
+
+/**
+ * Under the test runner (each test file is a process of its own), the PostgreSQL databases this file made and did not
+ * drop are dropped when the file ends, so the shared server keeps none: a test need not drop what `freshUrl` gave it.
+ * Registered on the file's root test, so it runs after every suite's own `after`. Benches import this module too and
+ * are left alone.
+ */
+function dropLeftoversAtEndOfFile(): void {
+  if (dropsLeftovers || !process.env.NODE_TEST_CONTEXT) return;
+  dropsLeftovers = true;
+  after(async () => {
+    for (const name of createdPostgresDatabases) await dropTestDatabase(databaseUrl(testPostgresUrl(), name));
+  });
+}
+
 function freshSqliteUrl(): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'learnhook-test-'));
   return `sqlite:${path.join(folder, 'test.db')}`;
@@ -101,6 +118,7 @@ function dialectUnderTest(name: Dialect, skip: string | false, freshUrl: () => P
  * skipped with a loud message rather than failing.
  */
 export async function testDialects(): Promise<DialectUnderTest[]> {
+  dropLeftoversAtEndOfFile();
   postgresReachable ??= checkPostgres();
   const reachable = await postgresReachable;
   let postgresSkip: string | false = false;
