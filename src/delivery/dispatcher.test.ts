@@ -1,6 +1,7 @@
 // Delivery end to end on both stores: real HTTP receivers on loopback, the dispatcher, and the webhook API.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { signalled, untilSignalled } from '../../test/support/signals.ts';
 import { testDialects } from '../../test/support/test-databases.ts';
@@ -172,6 +173,34 @@ for (const dialect of dialects) {
         assert.equal(receiver.deliveries[1]?.headers['webhook-id'], receiver.deliveries[0]?.headers['webhook-id']);
       } finally {
         await receiver.close();
+      }
+    });
+
+    test('a scan that fails leaves the next poll armed: a due retry is sent once the store answers again', async () => {
+      // Its own producer: retries due within a second, polls every 100 ms.
+      const quick = await startTestProducer(dialect, { retryInitialMs: 800, retryJitter: 0, pollIntervalMs: 100 });
+      let answered = 0;
+      const receiver = await startReceiver(() => ({ status: answered++ === 0 ? 500 : 202 }));
+      const { db } = quick.context.database;
+      try {
+        const accountId = await quick.createAccount('scan-fails');
+        const released = signalled(quick.context.signals, 'webhook-released');
+        await quick.createWebhook(accountId, { name: 'w', url: receiver.url, events: ['LEARNING_OBJECT_DRAFT'] });
+        const ids = await quick.append(accountId, 1);
+        await receiver.waitFor(() => receiver.deliveries.length === 1);
+        await released;
+        // Every scan fails while the webhooks table is away (a real error from the store, as a lost connection gives).
+        await sql`ALTER TABLE webhooks RENAME TO webhooks_away`.execute(db);
+        await signalled(quick.context.signals, 'dispatcher-scanned');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        assert.equal(receiver.deliveries.length, 1, 'nothing is sent while the store fails');
+        await sql`ALTER TABLE webhooks_away RENAME TO webhooks`.execute(db);
+        // Nothing is appended and nothing changes: only the dispatcher's own poll can send the retry now.
+        await receiver.waitFor(() => receiver.acknowledgedEvents().length === 1, 10_000);
+        assert.deepEqual(receiver.acknowledgedEvents(), ids);
+      } finally {
+        await receiver.close();
+        await quick.stop();
       }
     });
 

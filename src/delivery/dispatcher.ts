@@ -106,12 +106,18 @@ export class Dispatcher {
 
   async #scanOnce(): Promise<void> {
     const { settings } = this.context;
-    const now = this.context.now();
-    // The next retry's time is read beside the claim, not after it: a wake-up that comes during a scan waits for it.
-    const [retryAt] = await Promise.all([nextRetryAt(this.context, now), this.#claim(now)]);
-    const wait = Math.max(1, Math.min(settings.pollIntervalMs, retryAt === undefined ? Number.POSITIVE_INFINITY : retryAt - now));
-    clearTimeout(this.#timer);
-    if (!this.#stopping) this.#timer = setTimeout(this.#wake, wait);
+    // A scan that fails (a lost connection, a locked store) still leaves the next poll armed: without it, only a new
+    // event or a webhook change would wake the dispatcher again, and due retries would wait for one.
+    let wait = settings.pollIntervalMs;
+    try {
+      const now = this.context.now();
+      // The next retry's time is read beside the claim, not after it: a wake-up that comes during a scan waits for it.
+      const [retryAt] = await Promise.all([nextRetryAt(this.context, now), this.#claim(now)]);
+      if (retryAt !== undefined) wait = Math.max(1, Math.min(wait, retryAt - now));
+    } finally {
+      clearTimeout(this.#timer);
+      if (!this.#stopping) this.#timer = setTimeout(this.#wake, wait);
+    }
   }
 
   /** Claims due webhooks for the free slots and starts their runs. */
