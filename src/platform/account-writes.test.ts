@@ -211,6 +211,49 @@ for (const dialect of dialects) {
       assert.deepEqual([Number(counts.enrollment_count), Number(counts.waitlist_count), counts.name], [1, 2, 'Renamed']);
     });
 
+    test('enrollments of two accounts in one group each see their own account’s instance and learners', async () => {
+      // Instance A has one seat and no waitlist, B two seats: the outcomes tell whose rows each enrollment read.
+      const setUp = async (name: string, seatLimit: number) => {
+        const account = await newAccount(name);
+        const course = (
+          await platform.call('POST', `${account.base}/learning-objects`, { loType: 'course', name, via: 'migration' }, account.token)
+        ).json().id;
+        const instance = (
+          await platform.call(
+            'POST',
+            `${account.base}/learning-objects/${course}/instances`,
+            { name, seatLimit, waitlistLimit: 0 },
+            account.token,
+          )
+        ).json().id as string;
+        const users: number[] = [];
+        for (const user of ['one', 'two'])
+          users.push(
+            (
+              await platform.call('POST', `${account.base}/users`, { name: user, email: `${user}@${name}.example.com` }, account.token)
+            ).json().id,
+          );
+        return { ...account, instance, users: users as [number, number] };
+      };
+      const a = await setUp('two-accounts-a', 1);
+      const b = await setUp('two-accounts-b', 2);
+      const enroll = (account: typeof a, userId: number, loInstanceId = account.instance) =>
+        platform.call('POST', `${account.base}/enrollments`, { userId, loInstanceId, actor: 'learner' }, account.token);
+      const answers = await Promise.all([
+        enroll(a, a.users[0]),
+        enroll(b, b.users[0]),
+        enroll(a, a.users[1]), // A's one seat is taken, and it has no waitlist
+        enroll(b, b.users[1]),
+        enroll(a, b.users[0]), // B's learner is no learner of A
+        enroll(b, b.users[1], a.instance), // nor is A's instance one of B's
+      ]);
+      assert.deepEqual(
+        answers.map((answer) => answer.statusCode),
+        [201, 201, 409, 201, 404, 404],
+        answers.map((answer) => answer.body).join('\n'),
+      );
+    });
+
     test('a learning program enrolled and completed within one group ends as it does one request at a time', async () => {
       /** An account with a program of two published courses, each with an instance, and one learner. */
       async function programAccount(name: string) {

@@ -6,6 +6,7 @@ import type { Database } from '../store/database.ts';
 import { GroupCommit, type GroupWriteOptions } from '../store/group-commit.ts';
 import type { AccountsTable, ProducerSchema, ScheduledEventsTable } from '../store/schema.ts';
 import { type LogHead, type StagedAppend, writeAppends } from './event-log.ts';
+import { type EnrollmentRead, EnrollmentReads } from './run-enrollment-action.ts';
 import { StagedEnrollments } from './staged-enrollments.ts';
 
 /** What the writes of one group share: their accounts, locked, and what they stage for the group to write at once. */
@@ -18,6 +19,8 @@ export interface AccountGroup {
   readonly scheduled: Insertable<ScheduledEventsTable>[];
   /** Enrollment rows and instance counts the group's enrollment actions wrote, stored at its end. */
   readonly enrollments: StagedEnrollments;
+  /** The joined reads of the group's enrollment actions, read together where statements are round trips. */
+  readonly enrollmentReads: EnrollmentReads;
 }
 
 export interface AccountWriteOptions extends GroupWriteOptions {
@@ -26,6 +29,8 @@ export interface AccountWriteOptions extends GroupWriteOptions {
    * statements first has the staged rows stored, so it reads and changes those tables as the earlier writes left them.
    */
   readsStagedEnrollments?: boolean;
+  /** An enrollment action's read, told in advance so the group can read it with the others' (`EnrollmentReads`). */
+  note?: EnrollmentRead;
 }
 
 export type AccountWrite<T> = (trx: Transaction<ProducerSchema>, group: AccountGroup) => Promise<T>;
@@ -49,7 +54,7 @@ export class AccountWrites {
       // 1.2-1.4x the enrollments. SQLite's statements are calls within the process: waiting would only idle it.
       lingerMs: database.concurrentWrites ? 1 : 0,
       frame: {
-        async open(trx, accountIds) {
+        async open(trx, accountIds, notes) {
           const rows =
             accountIds.length === 0
               ? []
@@ -62,7 +67,14 @@ export class AccountWrites {
                       .orderBy('id'),
                   )
                   .execute();
-          return { accounts: new Map(rows.map((row) => [row.id, row])), appends: [], scheduled: [], enrollments: new StagedEnrollments() };
+          return {
+            accounts: new Map(rows.map((row) => [row.id, row])),
+            appends: [],
+            scheduled: [],
+            enrollments: new StagedEnrollments(),
+            // SQLite's statements are calls within the process: one read per action costs no more there.
+            enrollmentReads: new EnrollmentReads(database.concurrentWrites ? (notes as EnrollmentRead[]) : []),
+          };
         },
         async close(trx, group) {
           await group.enrollments.write(trx, database);
@@ -98,6 +110,8 @@ export class AccountWrites {
         ? write
         : async (trx, group) => {
             await group.enrollments.write(trx, this.#database);
+            // This write may change what the group's enrollment actions read: those after it read for themselves.
+            group.enrollmentReads.forget();
             return write(trx, group);
           };
     return this.#commits.run(afterStaged, [accountId], groupOptions);

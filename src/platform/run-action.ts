@@ -3,10 +3,10 @@ import type { Selectable, Transaction } from 'kysely';
 import type { ProducerContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import type { AccountsTable, ProducerSchema } from '../store/schema.ts';
+import type { AccountGroup, AccountWriteOptions } from './account-writes.ts';
 import { newEvent, stagedAppend } from './event-log.ts';
 import type { RuleOutcome } from './rules/outcome.ts';
 import { seededRandom } from './rules/progress.ts';
-import type { StagedEnrollments } from './staged-enrollments.ts';
 
 export type Trx = Transaction<ProducerSchema>;
 
@@ -39,8 +39,8 @@ export async function runAction<T>(
   context: ProducerContext,
   accountId: number,
   trace: string,
-  step: (trx: Trx, account: Selectable<AccountsTable>, now: number, staged: StagedEnrollments) => Promise<ActionStep<T>>,
-  options: { readsStagedEnrollments?: boolean } = {},
+  step: (trx: Trx, account: Selectable<AccountsTable>, now: number, group: AccountGroup) => Promise<ActionStep<T>>,
+  options: Pick<AccountWriteOptions, 'readsStagedEnrollments' | 'note'> = {},
 ): Promise<T> {
   return context.accountWrites.run(
     accountId,
@@ -48,7 +48,7 @@ export async function runAction<T>(
       const account = group.accounts.get(accountId);
       if (!account) throw notFound(`account ${accountId}`);
       const now = context.now();
-      const result = await step(trx, account, now, group.enrollments);
+      const result = await step(trx, account, now, group);
       if (account.status !== 'ACTIVE') return result.value;
       const events = result.outcome.events.map((draft) => newEvent(draft.eventName, draft.data, now, trace));
       group.appends.push(stagedAppend(accountId, events, now, { strictlyIncreasingTimestamps: true, freshIds: true }));

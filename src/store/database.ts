@@ -57,6 +57,12 @@ export interface DatabaseCapabilities {
    * together cost one round trip. SQLite allows only a select there.
    */
   readonly writesInWith: boolean;
+  /**
+   * For the rest of the transaction, statements run on a plan made once for any parameters (PostgreSQL's generic
+   * plan) rather than planned anew for each call's values: for a statement over a list of keys, planning can cost
+   * more than running it. SQLite plans a prepared statement once anyway.
+   */
+  planOnce(trx: QueryExecutorProvider): Promise<void>;
 }
 
 export interface Database<Schema> extends DatabaseCapabilities {
@@ -80,6 +86,7 @@ const sqliteCapabilities: DatabaseCapabilities = {
   greatest: (a, b) => sql<number>`MAX(${a}, ${b})`,
   partitionedLogs: false,
   writesInWith: false,
+  planOnce: async () => {},
 };
 
 const postgresCapabilities: DatabaseCapabilities = {
@@ -96,6 +103,9 @@ const postgresCapabilities: DatabaseCapabilities = {
   greatest: (a, b) => sql<number>`GREATEST(${a}, ${b})`,
   partitionedLogs: true,
   writesInWith: true,
+  async planOnce(trx) {
+    await sql`SET LOCAL plan_cache_mode = force_generic_plan`.execute(trx);
+  },
 };
 
 export interface OpenOptions {

@@ -12,8 +12,9 @@ export interface GroupFrame<Schema, State> {
   /**
    * Before the writes: e.g. locks the rows the writes' keys name. `keys` come sorted and without repeats, so groups of
    * different processes lock in one order and never deadlock. Called again (locks already held) after a write failed.
+   * `notes`: those the group's writes came with (`GroupWriteOptions.note`), in the writes' order.
    */
-  open(trx: Transaction<Schema>, keys: readonly number[]): Promise<State>;
+  open(trx: Transaction<Schema>, keys: readonly number[], notes: readonly unknown[]): Promise<State>;
   /** After the writes, before commit: what they staged in `state`, written for all of them at once (multi-row statements). */
   close?(trx: Transaction<Schema>, state: State): Promise<void>;
   /** After commit, with the group's state (e.g. to signal what was appended). */
@@ -47,6 +48,8 @@ export interface GroupWriteOptions {
    * COMMIT). It commits as durably as any group.
    */
   oneStatement?: boolean;
+  /** What the frame's `open` may learn of this write in advance (`notes`: e.g. what it will read, to read it with the group's). */
+  note?: unknown;
 }
 
 interface Pending<Schema, State> {
@@ -54,6 +57,7 @@ interface Pending<Schema, State> {
   keys: readonly number[];
   stagesOnly: boolean;
   oneStatement: boolean;
+  note: unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -106,6 +110,7 @@ export class GroupCommit<Schema, State = undefined> {
         keys,
         stagesOnly: options.stagesOnly ?? false,
         oneStatement: options.oneStatement ?? false,
+        note: options.note,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -179,7 +184,8 @@ export class GroupCommit<Schema, State = undefined> {
   async #open(trx: Transaction<Schema>, group: readonly Pending<Schema, State>[]): Promise<State> {
     if (!this.#frame) return undefined as State;
     const keys = [...new Set(group.flatMap((pending) => pending.keys))].sort((a, b) => a - b);
-    return this.#frame.open(trx, keys);
+    const notes = group.flatMap((pending) => (pending.note === undefined ? [] : [pending.note]));
+    return this.#frame.open(trx, keys, notes);
   }
 
   async #commit(group: Pending<Schema, State>[]): Promise<void> {
